@@ -1,0 +1,170 @@
+// A segment trie for wildcard patterns. Matching walks the trie once per topic (the emitter
+// caches the result per topic), visiting each (node, position) state at most once, so its
+// work is bounded by nodes × (segments + 1) whatever the patterns: no exponential
+// backtracking on `**`.
+
+let nextNodeId = 0;
+
+/** One node: the pattern prefix that leads to it, and the value of a pattern ending here. */
+class Node<T> {
+  readonly id: number = nextNodeId++;
+  readonly parent: Node<T> | undefined;
+  readonly key: string;
+  readonly globstar: boolean;
+  children: Map<string, Node<T>> | undefined = undefined;
+  star: Node<T> | undefined = undefined;
+  double: Node<T> | undefined = undefined;
+  value: T | undefined = undefined;
+  /** The match call that last collected this node's value (dedupes results). */
+  stamp = 0;
+
+  constructor(parent: Node<T> | undefined, key: string) {
+    this.parent = parent;
+    this.key = key;
+    this.globstar = key === "**";
+  }
+
+  child(key: string): Node<T> | undefined {
+    if (key === "*") return this.star;
+    if (key === "**") return this.double;
+    return this.children?.get(key);
+  }
+
+  isEmpty(): boolean {
+    return this.value === undefined && this.star === undefined && this.double === undefined &&
+      (this.children === undefined || this.children.size === 0);
+  }
+}
+
+/** What one match did: the number of (node, position) states it visited. */
+export interface MatchWork {
+  steps: number;
+}
+
+/** A trie of patterns split on ".", each pattern holding one value. */
+export class PatternTrie<T> {
+  #root: Node<T> = new Node<T>(undefined, "");
+  #size = 0;
+  #stamp = 0;
+
+  /** The number of patterns stored. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The number of nodes below the root (for leak tests). */
+  get nodeCount(): number {
+    let count = 0;
+    const stack: Node<T>[] = [this.#root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      for (const next of [node.star, node.double, ...(node.children?.values() ?? [])]) {
+        if (next !== undefined) {
+          count++;
+          stack.push(next);
+        }
+      }
+    }
+    return count;
+  }
+
+  /** The value stored for exactly this pattern. */
+  get(segments: readonly string[]): T | undefined {
+    let node: Node<T> | undefined = this.#root;
+    for (let i = 0; i < segments.length && node !== undefined; i++) {
+      node = node.child(segments[i]);
+    }
+    return node?.value;
+  }
+
+  /** Stores a value for a pattern, replacing any value it had. */
+  set(segments: readonly string[], value: T): void {
+    let node = this.#root;
+    for (const key of segments) {
+      let next = node.child(key);
+      if (next === undefined) {
+        next = new Node<T>(node, key);
+        if (key === "*") node.star = next;
+        else if (key === "**") node.double = next;
+        else (node.children ??= new Map()).set(key, next);
+      }
+      node = next;
+    }
+    if (node.value === undefined) this.#size++;
+    node.value = value;
+  }
+
+  /** Removes a pattern and prunes the nodes nothing else needs. */
+  delete(segments: readonly string[]): boolean {
+    let node: Node<T> | undefined = this.#root;
+    for (let i = 0; i < segments.length && node !== undefined; i++) {
+      node = node.child(segments[i]);
+    }
+    if (node === undefined || node.value === undefined) return false;
+    node.value = undefined;
+    this.#size--;
+    while (node.parent !== undefined && node.isEmpty()) {
+      const parent: Node<T> = node.parent;
+      if (node.key === "*") parent.star = undefined;
+      else if (node.key === "**") parent.double = undefined;
+      else {
+        parent.children!.delete(node.key);
+        if (parent.children!.size === 0) parent.children = undefined;
+      }
+      node = parent;
+    }
+    return true;
+  }
+
+  /**
+   * Appends to `out` the value of every pattern that matches the topic's segments, each
+   * once, and returns `out`.
+   */
+  match(segments: readonly string[], out: T[], work?: MatchWork): T[] {
+    const n = segments.length;
+    const stamp = ++this.#stamp;
+    const nodes: Node<T>[] = [this.#root];
+    const positions: number[] = [0];
+    // States are only revisited through `**`; the set is allocated when one is met.
+    let seen: Set<number> | undefined;
+    let steps = 0;
+    const push = (node: Node<T>, i: number): void => {
+      if (seen !== undefined) {
+        const key = node.id * (n + 1) + i;
+        if (seen.has(key)) return;
+        seen.add(key);
+      }
+      nodes.push(node);
+      positions.push(i);
+    };
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      const i = positions.pop()!;
+      steps++;
+      if (node.globstar) {
+        // A `**` that ends its pattern needs at least one segment: it takes i..n-1.
+        if (i < n) {
+          if (node.value !== undefined && node.stamp !== stamp) {
+            node.stamp = stamp;
+            out.push(node.value);
+          }
+          push(node, i + 1);
+        }
+      } else if (i === n && node.value !== undefined && node.stamp !== stamp) {
+        node.stamp = stamp;
+        out.push(node.value);
+      }
+      if (i < n) {
+        const child = node.children?.get(segments[i]);
+        if (child !== undefined) push(child, i + 1);
+        if (node.star !== undefined) push(node.star, i + 1);
+      }
+      if (node.double !== undefined) {
+        seen ??= new Set();
+        push(node.double, i);
+      }
+    }
+    if (work !== undefined) work.steps += steps;
+    return out;
+  }
+}
