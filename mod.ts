@@ -1,0 +1,46 @@
+/**
+ * Soiree: an in-process event bus for services that must bound their workloads.
+ *
+ * Dot-separated topics with `*` (one segment) and `**` (any depth) patterns, listener
+ * priorities and abort, error and panic handlers, ULID listener IDs, compile-time checked
+ * topics and payloads, and a semaphore pool that bounds how many listeners of one workload
+ * class run at once. No dependencies; web-standard APIs only, so it runs on Deno, Node and
+ * Bun.
+ *
+ * @example Patterns, priorities and abort
+ * ```ts
+ * import { Priority, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * const seen: string[] = [];
+ * soiree.on("user.*", (event) => {
+ *   seen.push(`audit ${event.topic}`);
+ *   if (event.payload === "spam") event.abort();
+ * }, { priority: Priority.High });
+ * soiree.on("user.created", (event) => void seen.push(`welcome ${event.payload}`));
+ *
+ * await soiree.emit("user.created", "Matty Ice");
+ * await soiree.emit("user.created", "spam");
+ * assert.deepEqual(seen, ["audit user.created", "welcome Matty Ice", "audit user.created"]);
+ * await soiree.close();
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/soiree.ts";
+export * from "./src/event.ts";
+export * from "./src/event_map.ts";
+export * from "./src/errors.ts";
+export * from "./src/priority.ts";
+export * from "./src/topic.ts";
+export {
+  Pool,
+  type PoolCloseOptions,
+  type PoolMapOptions,
+  type PoolOptions,
+  type PoolStats,
+  type PoolSubmitOptions,
+} from "./src/pool.ts";
+export * from "./src/ulid.ts";

@@ -1,0 +1,108 @@
+/**
+ * The event object handed to listeners.
+ *
+ * @module
+ */
+
+import { monotonicUlid } from "./ulid.ts";
+
+/**
+ * One emission, as its listeners see it. The same object is handed to every listener of the
+ * emission, in order, so a listener can replace `payload` or set `properties` for the ones
+ * after it, and `abort()` stops the ones after it.
+ *
+ * Emitters create events; constructing one yourself is useful in tests of listeners.
+ *
+ * @typeParam P The payload type.
+ * @typeParam T The topic type.
+ *
+ * @example Hand a transformed payload to the next listener
+ * ```ts
+ * import { Priority, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * soiree.on("order.placed", (event) => {
+ *   event.payload = { ...(event.payload as object), checked: true };
+ *   event.properties.set("checkedBy", "validator");
+ * }, { priority: Priority.High });
+ * let seen: unknown;
+ * soiree.on("order.placed", (event) => {
+ *   seen = [event.payload, event.properties.get("checkedBy")];
+ * });
+ * soiree.emitSync("order.placed", { id: 7 });
+ * assert.deepEqual(seen, [{ id: 7, checked: true }, "validator"]);
+ * ```
+ */
+export class SoireeEvent<P = unknown, T extends string = string> {
+  /** The emitted topic (never a pattern). */
+  readonly topic: T;
+  /** The payload; a listener may replace it for the listeners after it. */
+  payload: P;
+  #properties: Map<string, unknown> | undefined = undefined;
+  #aborted = false;
+  #id: string | undefined = undefined;
+
+  /**
+   * Creates an event.
+   *
+   * @param topic The emitted topic.
+   * @param payload The payload.
+   */
+  constructor(topic: T, payload: P) {
+    this.topic = topic;
+    this.payload = payload;
+  }
+
+  /** Metadata shared by the listeners of this emission (created on first use). */
+  get properties(): Map<string, unknown> {
+    return (this.#properties ??= new Map());
+  }
+
+  /** Whether a listener aborted this emission. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /**
+   * An ID for this emission (a ULID from the emitter's ID generator), made on first read.
+   * Use it to correlate log lines or to deduplicate.
+   */
+  get id(): string {
+    return (this.#id ??= this.createId());
+  }
+
+  /**
+   * Fires when the current listener should stop: its `timeout` passed, the emission's
+   * `signal` aborted or its `timeout` passed, or `close()` gave up waiting. A listener that
+   * ignores it keeps its pool slot until it returns.
+   */
+  get signal(): AbortSignal {
+    return NEVER_ABORTED;
+  }
+
+  /** Stops every listener of this emission that has not started yet, across all patterns. */
+  abort(): void {
+    this.#aborted = true;
+  }
+
+  /**
+   * Sets or clears the abort flag, as the Go original's `SetAborted`.
+   *
+   * @param aborted Whether the remaining listeners should be skipped.
+   */
+  setAborted(aborted: boolean): void {
+    this.#aborted = aborted === true;
+  }
+
+  /**
+   * Makes this event's ID. Emitters override it to use their ID generator.
+   *
+   * @returns A new ID.
+   */
+  protected createId(): string {
+    return monotonicUlid();
+  }
+}
+
+const NEVER_ABORTED: AbortSignal = new AbortController().signal;

@@ -1,0 +1,1529 @@
+/**
+ * The emitter: subscriptions, the per-topic dispatch cache and the dispatch loop.
+ *
+ * @module
+ */
+
+import { SoireeEvent } from "./event.ts";
+import type { EventMap, PatternPayload, PatternTopic } from "./event_map.ts";
+import {
+  EmitterAlreadyClosedError,
+  EmitterClosedError,
+  ListenerError,
+  ListenerNotFoundError,
+  QueueFullError,
+} from "./errors.ts";
+import { Pool, type PoolOptions, suspendSlot } from "./pool.ts";
+import { Priority } from "./priority.ts";
+import { monotonicUlid } from "./ulid.ts";
+import { assertTopic, checkPattern, describeValue, EXACT } from "./_topic.ts";
+import { PatternTrie } from "./_trie.ts";
+
+/**
+ * A listener. It fails by throwing, by rejecting, or by returning (or resolving to) an
+ * `Error`; anything else it returns is ignored.
+ *
+ * @typeParam P The payload type.
+ * @typeParam T The topic type.
+ */
+export type Listener<P = unknown, T extends string = string> = (
+  event: SoireeEvent<P, T>,
+) => unknown;
+
+/** Which listener failed: handed to the error handler. */
+export interface ListenerInfo {
+  /** The listener's ID. */
+  readonly id: string;
+  /** The pattern it subscribed to. */
+  readonly pattern: string;
+}
+
+/**
+ * Maps each failure to what the emission reports: return an `Error` to report it, or
+ * nothing to swallow it. `listener` is `undefined` when no listener was involved (the
+ * emission was refused by a full pool, or its signal aborted before it started).
+ */
+export type ErrorHandler = (
+  event: SoireeEvent,
+  error: unknown,
+  listener: ListenerInfo | undefined,
+) => Error | undefined | void;
+
+/** Receives what the failure path cannot deliver; must not throw. */
+export type PanicHandler = (value: unknown) => void;
+
+/** Options of {@linkcode Soiree}. */
+export interface SoireeOptions {
+  /**
+   * Maps each listener failure to what `emit()` reports.
+   *
+   * @default {wraps the error in a `ListenerError` naming topic, pattern and listener}
+   */
+  errorHandler?: ErrorHandler;
+  /**
+   * Receives what the failure path itself cannot deliver: an error handler that throws, a
+   * failure that arrives after `emitSync()` returned, a throw from the ID generator while
+   * making an event ID.
+   *
+   * @default {logs with `console.error`}
+   */
+  panicHandler?: PanicHandler;
+  /**
+   * Makes listener and event IDs. It must return a non-empty string never returned before.
+   *
+   * @default {monotonicUlid}
+   */
+  idGenerator?: () => string;
+  /**
+   * Warn (once per pattern, with `console.warn`) when one pattern has more listeners than
+   * this: a likely leak. `0` turns the warning off.
+   *
+   * @default {100}
+   */
+  maxListeners?: number;
+  /**
+   * Runs each `emit()` as one task on a pool, bounding how many emissions run at once. A
+   * `Pool` is shared (`close()` waits for this emitter's emissions but does not close it);
+   * pool options make a pool of the emitter's own, closed by `close()`.
+   *
+   * @default {no pool: emissions are not bounded}
+   */
+  pool?: Pool | PoolOptions;
+}
+
+/** Options of {@linkcode Soiree.prototype.on}. */
+export interface ListenerOptions {
+  /**
+   * Higher runs first; any finite number.
+   *
+   * @default {Priority.Normal}
+   */
+  priority?: number;
+  /**
+   * Invoke the listener at most once, then unsubscribe it.
+   *
+   * @default {false}
+   */
+  once?: boolean;
+  /** Unsubscribes the listener when it aborts. */
+  signal?: AbortSignal;
+  /**
+   * Runs the listener's invocations as tasks on this pool (a workload class), bounded
+   * separately from other listeners. The emission waits for it as for any listener.
+   */
+  pool?: Pool;
+  /**
+   * Milliseconds an invocation may take; then its `event.signal` aborts with a
+   * `TimeoutError`, it is reported as failed and the emission moves on.
+   *
+   * @default {no timeout}
+   */
+  timeout?: number;
+}
+
+/** Options of {@linkcode Soiree.prototype.emit}. */
+export interface EmitOptions {
+  /**
+   * Cancels the emission: a listener running then sees `event.signal` abort and is reported
+   * as failed with the reason; the listeners after it do not run.
+   */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds the whole emission may take, counted from `emit()`, time waiting for a
+   * pool included; then it is cancelled as by `signal`, with a `TimeoutError`.
+   *
+   * @default {no timeout}
+   */
+  timeout?: number;
+}
+
+/** Options of {@linkcode Soiree.prototype.close}. */
+export interface CloseOptions {
+  /** Stop waiting when it aborts: in-flight emissions are cancelled with its reason. */
+  signal?: AbortSignal;
+  /** Stop waiting after this many milliseconds, as `signal` with a `TimeoutError`. */
+  timeout?: number;
+}
+
+/** Options of {@linkcode Soiree.prototype.waitFor}. */
+export interface WaitForOptions<P = unknown, T extends string = string> {
+  /** Rejects with its reason when it aborts. */
+  signal?: AbortSignal;
+  /** Rejects with a `TimeoutError` after this many milliseconds. */
+  timeout?: number;
+  /** Only an event for which this returns `true` resolves the wait. */
+  filter?: (event: SoireeEvent<P, T>) => boolean;
+  /**
+   * The priority of the waiting listener.
+   *
+   * @default {Priority.Normal}
+   */
+  priority?: number;
+}
+
+/** Options of {@linkcode Soiree.prototype.events}. */
+export interface EventsOptions {
+  /** Ends the iteration (the next `next()` rejects with its reason) when it aborts. */
+  signal?: AbortSignal;
+  /**
+   * How many events may wait for the consumer. When it is full, a new event is not
+   * buffered: the iterator's listener fails with a `QueueFullError`, which the emission
+   * reports, so nothing is dropped silently.
+   *
+   * @default {1024}
+   */
+  bufferSize?: number;
+  /**
+   * The priority of the iterator's listener.
+   *
+   * @default {Priority.Normal}
+   */
+  priority?: number;
+}
+
+/** A subscription: its ID, and the way to end it. */
+export interface Subscription extends Disposable {
+  /** The listener's ID, from the ID generator. */
+  readonly id: string;
+  /** The pattern subscribed to. */
+  readonly pattern: string;
+  /** Whether the listener is still subscribed. */
+  readonly active: boolean;
+  /**
+   * Unsubscribes the listener. Safe to call more than once.
+   *
+   * @returns `true` if this call removed it, `false` if it was already gone.
+   */
+  off(): boolean;
+}
+
+/** Live figures of an emitter; see {@linkcode Soiree.prototype.stats}. */
+export interface SoireeStats {
+  /** Emissions accepted (`emit` and `emitSync` calls that were not refused). */
+  emitted: number;
+  /** Listener invocations. */
+  delivered: number;
+  /** Failures handed to the error handler (listeners, refused or cancelled emissions). */
+  failed: number;
+  /** Emissions stopped early by `abort()`, a signal or a timeout. */
+  aborted: number;
+  /** `emit()` emissions accepted and not yet finished. */
+  inFlight: number;
+  /** Listeners subscribed now. */
+  listeners: number;
+}
+
+/** The arguments after the topic of `emit()` for topic `K` of event map `E`. */
+export type EmitArgs<E, K extends keyof E> = undefined extends E[K]
+  ? [payload?: E[K], options?: EmitOptions]
+  : [payload: E[K], options?: EmitOptions];
+
+/** The arguments after the topic of `emitSync()` for topic `K` of event map `E`. */
+export type EmitSyncArgs<E, K extends keyof E> = undefined extends E[K] ? [payload?: E[K]]
+  : [payload: E[K]];
+
+/** At most this many topics keep a cached dispatch list; the oldest goes first. */
+const CACHE_LIMIT = 4096;
+const EMPTY: readonly Registration[] = Object.freeze([]);
+
+/** A subscribed listener: the handle `on()` returns and the dispatch list entry. */
+class Registration implements Subscription {
+  readonly id: string;
+  readonly pattern: string;
+  readonly fn: (event: SoireeEvent) => unknown;
+  readonly priority: number;
+  readonly seq: number;
+  readonly once: boolean;
+  readonly pool: Pool | undefined;
+  readonly timeout: number;
+  /** Needs the general invocation path (own pool or timeout). */
+  readonly slow: boolean;
+  active = true;
+  entry: PatternEntry;
+  cleanup: (() => void) | undefined = undefined;
+  readonly #owner: Soiree<EventMap>;
+
+  constructor(
+    owner: Soiree<EventMap>,
+    id: string,
+    entry: PatternEntry,
+    fn: (event: SoireeEvent) => unknown,
+    seq: number,
+    priority: number,
+    once: boolean,
+    pool: Pool | undefined,
+    timeout: number,
+  ) {
+    this.#owner = owner;
+    this.id = id;
+    this.entry = entry;
+    this.pattern = entry.pattern;
+    this.fn = fn;
+    this.seq = seq;
+    this.priority = priority;
+    this.once = once;
+    this.pool = pool;
+    this.timeout = timeout;
+    this.slow = pool !== undefined || timeout > 0;
+  }
+
+  off(): boolean {
+    return this.active ? unregister(this.#owner, this) : false;
+  }
+
+  [Symbol.dispose](): void {
+    this.off();
+  }
+}
+
+/** The listeners of one pattern, in subscription order. */
+interface PatternEntry {
+  readonly pattern: string;
+  readonly segments: readonly string[] | undefined;
+  readonly list: Registration[];
+  warned: boolean;
+}
+
+/** One emission: the event its listeners see, plus the dispatch state. */
+class Emission extends SoireeEvent {
+  readonly owner: Soiree<EventMap>;
+  readonly list: readonly Registration[];
+  readonly sync: boolean;
+  index = 0;
+  errors: Error[] | undefined = undefined;
+  done = false;
+  /** Set when the emission was cancelled (signal, timeout, close giving up). */
+  cancelReason: unknown = undefined;
+  cancelled = false;
+  /** The listener whose promise the emission is waiting for. */
+  pending: Registration | undefined = undefined;
+  /** Bumped whenever a wait ends, so a late settlement of an old wait is ignored. */
+  token = 0;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  deadline: ReturnType<typeof setTimeout> | undefined = undefined;
+  ctl: AbortController | undefined = undefined;
+  userSignal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  resolve: ((errors: Error[]) => void) | undefined = undefined;
+  /** Frees the emitter pool slot this emission runs on. */
+  release: (() => void) | undefined = undefined;
+  /** Set while the emitter pool slot is lent out during a pooled listener. */
+  resume: (() => Promise<void>) | undefined = undefined;
+  onPool = false;
+  /** Running listeners right now, or getting its pool slot back: it will finish itself. */
+  busy = false;
+  prev: Emission | undefined = undefined;
+  next: Emission | undefined = undefined;
+
+  constructor(
+    owner: Soiree<EventMap>,
+    topic: string,
+    payload: unknown,
+    list: readonly Registration[],
+    sync: boolean,
+  ) {
+    super(topic, payload);
+    this.owner = owner;
+    this.list = list;
+    this.sync = sync;
+  }
+
+  override get signal(): AbortSignal {
+    let ctl = this.ctl;
+    if (ctl === undefined) {
+      ctl = this.ctl = new AbortController();
+      if (this.cancelled) ctl.abort(this.cancelReason);
+    }
+    return ctl.signal;
+  }
+
+  protected override createId(): string {
+    return makeEventId(this.owner);
+  }
+}
+
+function timeoutError(what: string, ms: number): DOMException {
+  return new DOMException(`${what} timed out after ${ms} ms`, "TimeoutError");
+}
+
+function assertDuration(value: unknown, name: string, action: string): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be a finite number of milliseconds from 0 up: received ${
+        describeValue(value)
+      }`,
+    );
+  }
+}
+
+function assertSignal(value: unknown, action: string): void {
+  if (value !== undefined && !(value instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${action} as 'signal' must be an AbortSignal: received ${describeValue(value)}`,
+    );
+  }
+}
+
+function assertPriority(value: unknown, action: string): number {
+  if (value === undefined) return Priority.Normal;
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Cannot ${action} as 'priority' must be a finite number: received ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+function assertOptionsObject(value: unknown, action: string): void {
+  if (value !== undefined && (value === null || typeof value !== "object")) {
+    throw new TypeError(
+      `Cannot ${action} as 'options' must be an object: received ${describeValue(value)}`,
+    );
+  }
+}
+
+function defaultErrorHandler(
+  event: SoireeEvent,
+  error: unknown,
+  listener: ListenerInfo | undefined,
+): Error {
+  if (listener !== undefined) {
+    return new ListenerError(event.topic, listener.pattern, listener.id, error);
+  }
+  return error instanceof Error ? error : new Error(String(error), { cause: error });
+}
+
+function defaultPanicHandler(value: unknown): void {
+  console.error("Soiree panic:", value);
+}
+
+// Friend access to the emitter's private state from the helpers above.
+let unregister: (owner: Soiree<EventMap>, registration: Registration) => boolean;
+let makeEventId: (owner: Soiree<EventMap>) => string;
+
+/**
+ * An in-process event emitter with dot-separated topics, `*` and `**` patterns, listener
+ * priorities, abort, error and panic handlers, and optional bounded concurrency on pools.
+ *
+ * Listeners of one emission run one after another in one order: higher priority first, then
+ * subscription order, across every pattern that matches. `emit()` runs them after it returns
+ * and awaits async ones; `emitSync()` runs them before it returns. Both report failures as
+ * a list of errors instead of throwing.
+ *
+ * @typeParam E An event map from topic to payload type, checked at compile time.
+ *
+ * @example Patterns, priorities and errors
+ * ```ts
+ * import { Priority, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * const calls: string[] = [];
+ * soiree.on("user.created", (event) => void calls.push(`created ${event.payload}`));
+ * soiree.on("user.*", (event) => void calls.push(`audit ${event.topic}`), {
+ *   priority: Priority.High,
+ * });
+ * soiree.on("invoice.**", () => {
+ *   throw new Error("ledger offline");
+ * });
+ *
+ * assert.deepEqual(await soiree.emit("user.created", "Matty Ice"), []);
+ * assert.deepEqual(calls, ["audit user.created", "created Matty Ice"]);
+ *
+ * const errors = soiree.emitSync("invoice.paid.late");
+ * assert.equal(errors.length, 1);
+ * assert.match(errors[0].message, /ledger offline/);
+ * await soiree.close();
+ * ```
+ */
+export class Soiree<E extends object = EventMap> implements AsyncDisposable {
+  #exact = new Map<string, PatternEntry>();
+  #trie = new PatternTrie<PatternEntry>();
+  #byId = new Map<string, Registration>();
+  #cache = new Map<string, readonly Registration[]>();
+  #seq = 0;
+  #errorHandler: ErrorHandler;
+  #panicHandler: PanicHandler;
+  #idGenerator: () => string;
+  #customIds: boolean;
+  #maxListeners: number;
+  #pool: Pool | undefined;
+  #ownsPool: boolean;
+  #closed = false;
+  #closing: Promise<void> | undefined = undefined;
+  #closeHooks = new Set<() => void>();
+  #idleWaiters: (() => void)[] = [];
+  #head: Emission | undefined = undefined;
+  #late = 0;
+  #emitted = 0;
+  #delivered = 0;
+  #failed = 0;
+  #aborted = 0;
+  #inFlight = 0;
+
+  static {
+    unregister = (owner, registration) => owner.#unregister(registration);
+    makeEventId = (owner) => owner.#eventId();
+  }
+
+  /**
+   * Creates an emitter.
+   *
+   * @param options Handlers, ID generator, leak threshold and pool.
+   * @throws {TypeError} When a handler or the generator is not a function.
+   * @throws {RangeError} When `maxListeners` is not a non-negative integer.
+   */
+  constructor(options: SoireeOptions = {}) {
+    assertOptionsObject(options, "create the emitter");
+    const { errorHandler, panicHandler, idGenerator, maxListeners = 100, pool } = options;
+    for (
+      const [name, value] of [["errorHandler", errorHandler], [
+        "panicHandler",
+        panicHandler,
+      ], ["idGenerator", idGenerator]] as const
+    ) {
+      if (value !== undefined && typeof value !== "function") {
+        throw new TypeError(
+          `Cannot create the emitter as '${name}' must be a function: received ${
+            describeValue(value)
+          }`,
+        );
+      }
+    }
+    if (typeof maxListeners !== "number" || !Number.isInteger(maxListeners) || maxListeners < 0) {
+      throw new RangeError(
+        `Cannot create the emitter as 'maxListeners' must be an integer from 0 up: received ${
+          describeValue(maxListeners)
+        }`,
+      );
+    }
+    if (pool !== undefined && (pool === null || typeof pool !== "object")) {
+      throw new TypeError(
+        `Cannot create the emitter as 'pool' must be a Pool or pool options: received ${
+          describeValue(pool)
+        }`,
+      );
+    }
+    this.#errorHandler = errorHandler ?? defaultErrorHandler;
+    this.#panicHandler = panicHandler ?? defaultPanicHandler;
+    this.#idGenerator = idGenerator ?? monotonicUlid;
+    this.#customIds = idGenerator !== undefined;
+    this.#maxListeners = maxListeners;
+    this.#ownsPool = pool !== undefined && !(pool instanceof Pool);
+    this.#pool = pool === undefined ? undefined : pool instanceof Pool ? pool : new Pool(pool);
+  }
+
+  /** Whether `close()` has been called. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Subscribes a listener to a topic or pattern.
+   *
+   * `*` matches exactly one segment and `**` any number of segments (at least one at the end
+   * of a pattern): see the README's "Topics and patterns". A listener added while an emission
+   * is running is not invoked by that emission.
+   *
+   * @typeParam P The pattern; with an event map, it types `event.payload` as the union of
+   * the payloads of the topics it matches.
+   * @param pattern A topic or pattern.
+   * @param listener Called with the event.
+   * @param options Priority, once, signal, pool and timeout.
+   * @returns The subscription: its `id` and `off()`, and `Symbol.dispose` for `using`.
+   * @throws {TypeError} When the pattern is invalid or the listener is not a function.
+   * @throws {RangeError} When the priority is not a finite number or the timeout is invalid.
+   * @throws {EmitterClosedError} When the emitter is closed.
+   *
+   * @example Unsubscribe with the handle
+   * ```ts
+   * import { Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const soiree = new Soiree();
+   * let calls = 0;
+   * const subscription = soiree.on("job.*.completed", () => void calls++);
+   * soiree.emitSync("job.42.completed");
+   * subscription.off();
+   * soiree.emitSync("job.43.completed");
+   * assert.equal(calls, 1);
+   * ```
+   */
+  on<const P extends string>(
+    pattern: P,
+    listener: Listener<PatternPayload<E, P>, PatternTopic<E, P>>,
+    options?: ListenerOptions,
+  ): Subscription {
+    const action = "subscribe";
+    const kind = checkPattern(pattern, action);
+    if (typeof listener !== "function") {
+      throw new TypeError(
+        `Cannot subscribe as 'listener' must be a function: received ${describeValue(listener)}`,
+      );
+    }
+    assertOptionsObject(options, action);
+    const priority = assertPriority(options?.priority, action);
+    const signal = options?.signal;
+    assertSignal(signal, action);
+    const pool = options?.pool;
+    if (pool !== undefined && !(pool instanceof Pool)) {
+      throw new TypeError(
+        `Cannot subscribe as 'pool' must be a Pool: received ${describeValue(pool)}`,
+      );
+    }
+    const timeout = options?.timeout;
+    assertDuration(timeout, "timeout", action);
+    if (this.#closed) {
+      throw new EmitterClosedError(
+        `Cannot subscribe to ${JSON.stringify(pattern)} as the emitter is closed`,
+      );
+    }
+    const id = this.#newId();
+    let entry = kind === EXACT ? this.#exact.get(pattern) : this.#trie.get(pattern.split("."));
+    if (entry === undefined) {
+      const segments = kind === EXACT ? undefined : pattern.split(".");
+      entry = { pattern, segments, list: [], warned: false };
+      if (segments === undefined) this.#exact.set(pattern, entry);
+      else this.#trie.set(segments, entry);
+    }
+    const registration = new Registration(
+      this as unknown as Soiree<EventMap>,
+      id,
+      entry,
+      listener as (event: SoireeEvent) => unknown,
+      this.#seq++,
+      priority,
+      options?.once === true,
+      pool,
+      timeout ?? 0,
+    );
+    if (signal?.aborted) {
+      // Subscribed and unsubscribed at once: nothing to store.
+      this.#dropEntryIfEmpty(entry);
+      registration.active = false;
+      return registration;
+    }
+    entry.list.push(registration);
+    this.#byId.set(id, registration);
+    this.#invalidate(entry);
+    if (signal !== undefined) {
+      const onAbort = (): void => void registration.off();
+      signal.addEventListener("abort", onAbort, { once: true });
+      registration.cleanup = () => signal.removeEventListener("abort", onAbort);
+    }
+    const max = this.#maxListeners;
+    if (max > 0 && !entry.warned && entry.list.length > max) {
+      entry.warned = true;
+      console.warn(
+        `Soiree: ${entry.list.length} listeners are subscribed to ${
+          JSON.stringify(pattern)
+        }, more than maxListeners (${max}): a likely leak. Raise maxListeners or set it to 0 to silence this.`,
+      );
+    }
+    return registration;
+  }
+
+  /**
+   * Unsubscribes the listener with this ID from this pattern. `subscription.off()` does the
+   * same without the pattern.
+   *
+   * @param pattern The pattern the listener subscribed to, exactly as given to `on()`.
+   * @param id The listener's ID.
+   * @throws {TypeError} When the pattern is invalid.
+   * @throws {ListenerNotFoundError} When no such listener is subscribed to that pattern.
+   *
+   * @example Go-style unsubscribe
+   * ```ts
+   * import { Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const soiree = new Soiree();
+   * const { id } = soiree.on("user.*", () => {});
+   * soiree.off("user.*", id);
+   * assert.equal(soiree.listenerCount(), 0);
+   * ```
+   */
+  off(pattern: string, id: string): void {
+    checkPattern(pattern, "unsubscribe");
+    const registration = this.#byId.get(id);
+    if (registration === undefined || registration.pattern !== pattern) {
+      throw new ListenerNotFoundError(pattern, id);
+    }
+    this.#unregister(registration);
+  }
+
+  /**
+   * Counts listeners: all of them with no argument; for a topic, the listeners an emission
+   * of it would reach, through every matching pattern; for a wildcard pattern, the listeners
+   * subscribed to exactly that pattern.
+   *
+   * @param topicOrPattern A topic or pattern.
+   * @returns The count.
+   * @throws {TypeError} When the argument is not a valid topic or pattern.
+   *
+   * @example
+   * ```ts
+   * import { Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const soiree = new Soiree();
+   * soiree.on("user.created", () => {});
+   * soiree.on("user.*", () => {});
+   * assert.equal(soiree.listenerCount(), 2);
+   * assert.equal(soiree.listenerCount("user.created"), 2);
+   * assert.equal(soiree.listenerCount("user.*"), 1);
+   * ```
+   */
+  listenerCount(topicOrPattern?: string): number {
+    if (topicOrPattern === undefined) return this.#byId.size;
+    const action = "count listeners";
+    if (checkPattern(topicOrPattern, action) === EXACT) {
+      return this.#lookup(topicOrPattern, action).length;
+    }
+    return this.#trie.get(topicOrPattern.split("."))?.list.length ?? 0;
+  }
+
+  /**
+   * Emits an event and runs its listeners after this call returns, one after another,
+   * awaiting async ones. With a pool, the emission is one task on it.
+   *
+   * @param topic The topic (no wildcards).
+   * @param args The payload, then options (`signal`, `timeout`).
+   * @returns A promise that never rejects: it resolves to the errors the emission produced
+   * (after the error handler), `[]` when none, or `[EmitterClosedError]` when closed.
+   * @throws {TypeError} When the topic is invalid (before anything is emitted).
+   *
+   * @example
+   * ```ts
+   * import { Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const soiree = new Soiree();
+   * const order: string[] = [];
+   * soiree.on("mail.send", async (event) => {
+   *   await Promise.resolve();
+   *   order.push(`sent ${event.payload}`);
+   * });
+   * const done = soiree.emit("mail.send", "welcome");
+   * order.push("emit returned");
+   * assert.deepEqual(await done, []);
+   * assert.deepEqual(order, ["emit returned", "sent welcome"]);
+   * ```
+   */
+  emit<K extends keyof E & string>(topic: K, ...args: EmitArgs<E, K>): Promise<Error[]>;
+  emit(topic: string, payload?: unknown, options?: EmitOptions): Promise<Error[]> {
+    if (this.#closed) {
+      return Promise.resolve([
+        new EmitterClosedError(`Cannot emit ${JSON.stringify(topic)} as the emitter is closed`),
+      ]);
+    }
+    let list = this.#cache.get(topic);
+    if (list === undefined) list = this.#lookup(topic, "emit");
+    let signal: AbortSignal | undefined;
+    let timeout: number | undefined;
+    if (options !== undefined) {
+      assertOptionsObject(options, "emit");
+      signal = options.signal;
+      timeout = options.timeout;
+      assertSignal(signal, "emit");
+      assertDuration(timeout, "timeout", "emit");
+    }
+    this.#emitted++;
+    if (signal?.aborted) {
+      this.#aborted++;
+      return Promise.resolve([this.#report(undefined, topic, payload, signal.reason)]);
+    }
+    if (list.length === 0) return Promise.resolve([]);
+    const emission = new Emission(
+      this as unknown as Soiree<EventMap>,
+      topic,
+      payload,
+      list,
+      false,
+    );
+    this.#inFlight++;
+    const head = this.#head;
+    if (head !== undefined) head.prev = emission;
+    emission.next = head;
+    this.#head = emission;
+    const promise = new Promise<Error[]>((resolve) => (emission.resolve = resolve));
+    if (signal !== undefined) {
+      emission.userSignal = signal;
+      const onAbort = (): void => this.#cancel(emission, signal.reason);
+      emission.onAbort = onAbort;
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    if (timeout !== undefined) {
+      emission.deadline = setTimeout(
+        () => this.#cancel(emission, timeoutError(`Emission of ${JSON.stringify(topic)}`, timeout)),
+        timeout,
+      );
+    }
+    const pool = this.#pool;
+    if (pool === undefined) {
+      queueMicrotask(() => this.#run(emission));
+    } else {
+      pool.submit(
+        () =>
+          new Promise<void>((release) => {
+            if (emission.done) return release();
+            emission.release = release;
+            emission.onPool = true;
+            emission.busy = true;
+            // Never call a listener before emit() returns, even if the pool starts at once.
+            queueMicrotask(() => this.#run(emission));
+          }),
+        signal === undefined ? undefined : { signal },
+      ).then(undefined, (error: unknown) => {
+        // Refused (full queue, closed pool) or withdrawn by the signal before it started.
+        if (emission.done) return;
+        if (!(error instanceof QueueFullError) && error === signal?.reason) {
+          this.#cancel(emission, error);
+          return;
+        }
+        this.#failed++;
+        this.#push(emission, this.#handle(emission, error, undefined));
+        this.#finish(emission);
+      });
+    }
+    return promise;
+  }
+
+  /**
+   * Emits an event and runs its listeners before returning. A listener that returns a
+   * promise is not awaited; if it rejects later, the error goes through the error handler
+   * and then to the panic handler, never to an unhandled rejection.
+   *
+   * @param topic The topic (no wildcards).
+   * @param args The payload.
+   * @returns The errors the listeners produced (after the error handler), `[]` when none,
+   * or `[EmitterClosedError]` when closed.
+   * @throws {TypeError} When the topic is invalid.
+   *
+   * @example
+   * ```ts
+   * import { Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const soiree = new Soiree({ errorHandler: (_event, error) => error as Error });
+   * soiree.on("cache.flush", () => new Error("cache busy"));
+   * const errors = soiree.emitSync("cache.flush");
+   * assert.equal(errors[0].message, "cache busy");
+   * ```
+   */
+  emitSync<K extends keyof E & string>(topic: K, ...args: EmitSyncArgs<E, K>): Error[];
+  emitSync(topic: string, payload?: unknown): Error[] {
+    if (this.#closed) {
+      return [
+        new EmitterClosedError(`Cannot emit ${JSON.stringify(topic)} as the emitter is closed`),
+      ];
+    }
+    let list = this.#cache.get(topic);
+    if (list === undefined) list = this.#lookup(topic, "emit");
+    this.#emitted++;
+    if (list.length === 0) return [];
+    const emission = new Emission(
+      this as unknown as Soiree<EventMap>,
+      topic,
+      payload,
+      list,
+      true,
+    );
+    this.#run(emission);
+    return emission.errors ?? [];
+  }
+
+  /**
+   * Resolves with the next event that matches the pattern (and the filter).
+   *
+   * @param pattern A topic or pattern.
+   * @param options `signal`, `timeout`, `filter` and `priority`.
+   * @returns The event.
+   * @throws {TypeError} When the pattern or an option is invalid.
+   *
+   * Rejects with the signal's reason, a `TimeoutError`, what `filter` threw, or an
+   * `EmitterClosedError` when the emitter closes first: it never stays pending after
+   * `close()`.
+   *
+   * @example
+   * ```ts
+   * import { Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const soiree = new Soiree();
+   * const paid = soiree.waitFor("invoice.*", { filter: (event) => event.payload === 2 });
+   * soiree.emitSync("invoice.paid", 1);
+   * soiree.emitSync("invoice.paid", 2);
+   * assert.equal((await paid).payload, 2);
+   * ```
+   */
+  waitFor<const P extends string>(
+    pattern: P,
+    options?: WaitForOptions<PatternPayload<E, P>, PatternTopic<E, P>>,
+  ): Promise<SoireeEvent<PatternPayload<E, P>, PatternTopic<E, P>>> {
+    const action = "wait for an event";
+    checkPattern(pattern, action);
+    assertOptionsObject(options, action);
+    const signal = options?.signal;
+    const timeout = options?.timeout;
+    const filter = options?.filter;
+    assertSignal(signal, action);
+    assertDuration(timeout, "timeout", action);
+    if (filter !== undefined && typeof filter !== "function") {
+      throw new TypeError(
+        `Cannot ${action} as 'filter' must be a function: received ${describeValue(filter)}`,
+      );
+    }
+    const priority = assertPriority(options?.priority, action);
+    type Event = SoireeEvent<PatternPayload<E, P>, PatternTopic<E, P>>;
+    return new Promise<Event>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      if (this.#closed) {
+        return reject(
+          new EmitterClosedError(
+            `Cannot wait for ${JSON.stringify(pattern)} as the emitter is closed`,
+          ),
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = (): void => {
+        subscription.off();
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#closeHooks.delete(onClose);
+      };
+      const onAbort = (): void => {
+        settle();
+        reject(signal!.reason);
+      };
+      const onClose = (): void => {
+        settle();
+        reject(
+          new EmitterClosedError(
+            `Cannot wait for ${JSON.stringify(pattern)} as the emitter closed`,
+          ),
+        );
+      };
+      const subscription = this.on(pattern, (event) => {
+        try {
+          if (filter !== undefined && !filter(event as Event)) return;
+        } catch (error) {
+          settle();
+          reject(error);
+          return;
+        }
+        settle();
+        resolve(event as Event);
+      }, { priority });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#closeHooks.add(onClose);
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          settle();
+          reject(timeoutError(`Waiting for ${JSON.stringify(pattern)}`, timeout));
+        }, timeout);
+      }
+    });
+  }
+
+  /**
+   * An async iterator of the events that match the pattern, buffered up to `bufferSize`.
+   * Ending the loop (`break`, `return`, a throw) unsubscribes; `close()` ends it once the
+   * buffer is drained; the signal makes the next `next()` reject with its reason.
+   *
+   * @param pattern A topic or pattern.
+   * @param options `signal`, `bufferSize` and `priority`.
+   * @returns The iterator.
+   * @throws {TypeError} When the pattern or an option is invalid.
+   * @throws {RangeError} When `bufferSize` is not a positive integer or `Infinity`.
+   *
+   * @example
+   * ```ts
+   * import { Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const soiree = new Soiree();
+   * const seen: unknown[] = [];
+   * const loop = (async () => {
+   *   for await (const event of soiree.events("tick.*")) {
+   *     seen.push(event.payload);
+   *     if (seen.length === 2) break;
+   *   }
+   * })();
+   * soiree.emitSync("tick.a", 1);
+   * soiree.emitSync("tick.b", 2);
+   * await loop;
+   * assert.deepEqual(seen, [1, 2]);
+   * assert.equal(soiree.listenerCount(), 0);
+   * ```
+   */
+  events<const P extends string>(
+    pattern: P,
+    options?: EventsOptions,
+  ): AsyncIterableIterator<SoireeEvent<PatternPayload<E, P>, PatternTopic<E, P>>> {
+    const action = "iterate events";
+    checkPattern(pattern, action);
+    assertOptionsObject(options, action);
+    const signal = options?.signal;
+    assertSignal(signal, action);
+    const bufferSize = options?.bufferSize ?? 1024;
+    if (
+      typeof bufferSize !== "number" ||
+      !(bufferSize === Infinity || (Number.isInteger(bufferSize) && bufferSize > 0))
+    ) {
+      throw new RangeError(
+        `Cannot ${action} as 'bufferSize' must be a positive integer or Infinity: received ${
+          describeValue(bufferSize)
+        }`,
+      );
+    }
+    const priority = assertPriority(options?.priority, action);
+    type Event = SoireeEvent<PatternPayload<E, P>, PatternTopic<E, P>>;
+    type Result = IteratorResult<Event, undefined>;
+    const buffer: Event[] = [];
+    let head = 0;
+    let waiting:
+      | { resolve: (result: Result) => void; reject: (error: unknown) => void }
+      | undefined;
+    let ended = false;
+    let failure: { reason: unknown } | undefined;
+    const stop = (): void => {
+      subscription?.off();
+      signal?.removeEventListener("abort", onAbort);
+      this.#closeHooks.delete(onClose);
+    };
+    const onClose = (): void => {
+      ended = true;
+      stop();
+      if (waiting !== undefined && head === buffer.length) {
+        waiting.resolve({ done: true, value: undefined });
+        waiting = undefined;
+      }
+    };
+    const onAbort = (): void => {
+      ended = true;
+      failure = { reason: signal!.reason };
+      buffer.length = head = 0;
+      stop();
+      if (waiting !== undefined) {
+        waiting.reject(signal!.reason);
+        waiting = undefined;
+        failure = undefined;
+      }
+    };
+    let subscription: Subscription | undefined;
+    if (signal?.aborted) {
+      ended = true;
+      failure = { reason: signal.reason };
+    } else if (this.#closed) {
+      ended = true;
+    } else {
+      subscription = this.on(pattern, (event) => {
+        if (waiting !== undefined) {
+          waiting.resolve({ done: false, value: event as Event });
+          waiting = undefined;
+          return;
+        }
+        if (buffer.length - head >= bufferSize) {
+          return new QueueFullError(
+            `Cannot buffer the event for the events() iterator of ${
+              JSON.stringify(pattern)
+            } as its buffer of ${bufferSize} is full`,
+          );
+        }
+        buffer.push(event as Event);
+      }, { priority });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#closeHooks.add(onClose);
+    }
+    const iterator: AsyncIterableIterator<Event> = {
+      next: (): Promise<Result> => {
+        if (head < buffer.length) {
+          const value = buffer[head++];
+          if (head === buffer.length) buffer.length = head = 0;
+          return Promise.resolve({ done: false, value });
+        }
+        if (failure !== undefined) {
+          const { reason } = failure;
+          failure = undefined;
+          return Promise.reject(reason);
+        }
+        if (ended) return Promise.resolve({ done: true, value: undefined });
+        return new Promise<Result>((resolve, reject) => (waiting = { resolve, reject }));
+      },
+      return: (): Promise<Result> => {
+        ended = true;
+        buffer.length = head = 0;
+        failure = undefined;
+        stop();
+        if (waiting !== undefined) {
+          waiting.resolve({ done: true, value: undefined });
+          waiting = undefined;
+        }
+        return Promise.resolve({ done: true, value: undefined });
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  /**
+   * Live figures: emissions, listener invocations, failures, aborts, in-flight emissions and
+   * listeners. Cheap to read.
+   *
+   * @returns A new object with the figures.
+   *
+   * @example
+   * ```ts
+   * import { Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const soiree = new Soiree();
+   * soiree.on("a", () => {});
+   * soiree.emitSync("a");
+   * assert.equal(soiree.stats().delivered, 1);
+   * ```
+   */
+  stats(): SoireeStats {
+    return {
+      emitted: this.#emitted,
+      delivered: this.#delivered,
+      failed: this.#failed,
+      aborted: this.#aborted,
+      inFlight: this.#inFlight,
+      listeners: this.#byId.size,
+    };
+  }
+
+  /**
+   * Closes the emitter: new emissions are refused at once (`EmitterClosedError`), every
+   * emission already accepted runs to its end, pending `waitFor()` calls reject, `events()`
+   * iterators end, and then every listener is dropped. An emitter's own pool is closed too;
+   * a pool it was handed is not.
+   *
+   * With `signal` or `timeout`, it stops waiting when they fire: in-flight emissions are
+   * cancelled (their listeners see `event.signal` abort, their promises resolve with the
+   * reason) and `close()` rejects with the reason.
+   *
+   * Do not await `close()` inside a listener of an `emit()`: it waits for that emission.
+   *
+   * @param options `signal` and `timeout`.
+   * @returns A promise that resolves once every accepted emission has finished.
+   * @throws {EmitterAlreadyClosedError} (as a rejection) when already closed.
+   *
+   * @example
+   * ```ts
+   * import { EmitterClosedError, Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const soiree = new Soiree();
+   * let done = false;
+   * soiree.on("job.run", async () => {
+   *   await new Promise((resolve) => setTimeout(resolve, 5));
+   *   done = true;
+   * });
+   * const accepted = soiree.emit("job.run");
+   * await soiree.close();
+   * assert.equal(done, true);
+   * assert.deepEqual(await accepted, []);
+   * assert.ok((await soiree.emit("job.run"))[0] instanceof EmitterClosedError);
+   * ```
+   */
+  close(options?: CloseOptions): Promise<void> {
+    try {
+      assertOptionsObject(options, "close the emitter");
+      assertSignal(options?.signal, "close the emitter");
+      assertDuration(options?.timeout, "timeout", "close the emitter");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#closed) return Promise.reject(new EmitterAlreadyClosedError());
+    this.#closed = true;
+    for (const hook of [...this.#closeHooks]) hook();
+    return (this.#closing = this.#shutdown(options?.signal, options?.timeout));
+  }
+
+  /**
+   * Closes the emitter as `close()` does; calling it again (or after `close()`) waits for
+   * the same close instead of failing.
+   *
+   * @returns A promise that resolves when the emitter is closed.
+   *
+   * @example
+   * ```ts
+   * import { Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * {
+   *   await using soiree = new Soiree();
+   *   soiree.on("a", () => {});
+   *   assert.equal(soiree.isClosed, false);
+   * }
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#closing ?? this.close();
+  }
+
+  async #shutdown(signal: AbortSignal | undefined, timeout: number | undefined): Promise<void> {
+    let gaveUp: { reason: unknown } | undefined;
+    if (this.#inFlight > 0 || this.#late > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let onAbort: (() => void) | undefined;
+      await new Promise<void>((resolve) => {
+        this.#idleWaiters.push(resolve);
+        const giveUp = (reason: unknown): void => {
+          gaveUp ??= { reason };
+          resolve();
+        };
+        if (signal !== undefined) {
+          if (signal.aborted) giveUp(signal.reason);
+          onAbort = () => giveUp(signal.reason);
+          signal.addEventListener("abort", onAbort, { once: true });
+        }
+        if (timeout !== undefined) {
+          timer = setTimeout(
+            () => giveUp(timeoutError("Closing the emitter", timeout)),
+            timeout,
+          );
+        }
+      });
+      if (timer !== undefined) clearTimeout(timer);
+      if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
+      if (gaveUp !== undefined) {
+        for (let emission = this.#head; emission !== undefined;) {
+          const next: Emission | undefined = emission.next;
+          this.#cancel(emission, gaveUp.reason);
+          emission = next;
+        }
+        this.#late = 0;
+      }
+    }
+    for (const registration of [...this.#byId.values()]) this.#unregister(registration);
+    if (this.#ownsPool) {
+      await this.#pool!.close(gaveUp === undefined ? undefined : { timeout: 0 }).catch(
+        () => {},
+      );
+    }
+    if (gaveUp !== undefined) throw gaveUp.reason;
+  }
+
+  #newId(): string {
+    let id: unknown;
+    try {
+      id = this.#idGenerator();
+    } catch (error) {
+      throw new Error("Cannot subscribe as the ID generator threw", { cause: error });
+    }
+    if (typeof id !== "string" || id.length === 0) {
+      throw new TypeError(
+        `Cannot subscribe as the ID generator must return a non-empty string: received ${
+          describeValue(id)
+        }`,
+      );
+    }
+    if (this.#byId.has(id)) {
+      throw new Error(
+        `Cannot subscribe as the ID generator returned an ID already in use: received ${
+          JSON.stringify(id)
+        }`,
+      );
+    }
+    return id;
+  }
+
+  #eventId(): string {
+    if (!this.#customIds) return monotonicUlid();
+    try {
+      const id = this.#idGenerator();
+      if (typeof id === "string" && id.length > 0) return id;
+      throw new TypeError(
+        `The ID generator must return a non-empty string: received ${describeValue(id)}`,
+      );
+    } catch (error) {
+      this.#panic(error);
+      return monotonicUlid();
+    }
+  }
+
+  /** The dispatch list of a topic (validated here, on a cache miss), cached. */
+  #lookup(topic: string, action: string): readonly Registration[] {
+    const cached = this.#cache.get(topic);
+    if (cached !== undefined) return cached;
+    assertTopic(topic, action);
+    const exact = this.#exact.get(topic)?.list;
+    let list: Registration[] | readonly Registration[];
+    if (this.#trie.size === 0) {
+      list = exact === undefined ? EMPTY : exact.slice();
+    } else {
+      const entries = this.#trie.match(topic.split("."), []);
+      if (exact === undefined && entries.length === 0) list = EMPTY;
+      else if (entries.length === 0) list = exact!.slice();
+      else {
+        const merged: Registration[] = exact === undefined ? [] : exact.slice();
+        for (const entry of entries) {
+          for (const registration of entry.list) merged.push(registration);
+        }
+        list = merged;
+      }
+    }
+    if (list.length > 1) (list as Registration[]).sort(byPriorityThenSeq);
+    if (this.#cache.size >= CACHE_LIMIT) {
+      this.#cache.delete(this.#cache.keys().next().value!);
+    }
+    this.#cache.set(topic, list);
+    return list;
+  }
+
+  #invalidate(entry: PatternEntry): void {
+    if (entry.segments === undefined && this.#byId.size > 0) this.#cache.delete(entry.pattern);
+    else this.#cache.clear();
+  }
+
+  #dropEntryIfEmpty(entry: PatternEntry): void {
+    if (entry.list.length > 0) return;
+    if (entry.segments === undefined) {
+      if (this.#exact.get(entry.pattern) === entry) this.#exact.delete(entry.pattern);
+    } else if (this.#trie.get(entry.segments) === entry) {
+      this.#trie.delete(entry.segments);
+    }
+  }
+
+  #unregister(registration: Registration): boolean {
+    if (!registration.active) return false;
+    registration.active = false;
+    registration.cleanup?.();
+    registration.cleanup = undefined;
+    const { entry } = registration;
+    const list = entry.list;
+    const index = list.lastIndexOf(registration);
+    if (index !== -1) list.splice(index, 1);
+    this.#byId.delete(registration.id);
+    this.#dropEntryIfEmpty(entry);
+    this.#invalidate(entry);
+    return true;
+  }
+
+  /** Runs listeners from `emission.index` on, until the end or an async listener. */
+  #run(emission: Emission): void {
+    const list = emission.list;
+    emission.busy = true;
+    while (emission.index < list.length) {
+      if (emission.aborted || emission.cancelled) break;
+      const registration = list[emission.index++];
+      if (!registration.active) continue;
+      if (registration.once) this.#unregister(registration);
+      this.#delivered++;
+      emission.ctl = undefined;
+      let result: unknown;
+      try {
+        result = registration.slow
+          ? this.#invoke(emission, registration)
+          : registration.fn(emission);
+      } catch (error) {
+        this.#fail(emission, registration, error);
+        continue;
+      }
+      if (result === undefined || result === null) continue;
+      if (result instanceof Promise) {
+        if (emission.sync) this.#settleLate(emission, registration, result);
+        else return this.#wait(emission, registration, result);
+      } else if (result instanceof Error) {
+        this.#fail(emission, registration, result);
+      } else if (typeof (result as PromiseLike<unknown>).then === "function") {
+        const promise = Promise.resolve(result as PromiseLike<unknown>);
+        if (emission.sync) this.#settleLate(emission, registration, promise);
+        else return this.#wait(emission, registration, promise);
+      }
+    }
+    emission.busy = false;
+    this.#finish(emission);
+  }
+
+  /** Runs a listener on its pool. */
+  #invoke(emission: Emission, registration: Registration): unknown {
+    const pool = registration.pool;
+    if (pool === undefined) return registration.fn(emission);
+    const signal = emission.signal;
+    if (emission.onPool) emission.resume = suspendSlot(this.#pool!);
+    return pool.submit(() => registration.fn(emission), { signal });
+  }
+
+  #wait(emission: Emission, registration: Registration, promise: Promise<unknown>): void {
+    const token = ++emission.token;
+    emission.pending = registration;
+    emission.busy = false;
+    promise.then((value) => {
+      if (emission.token !== token) return;
+      this.#endWait(emission);
+      if (value instanceof Error) this.#fail(emission, registration, value);
+      this.#continue(emission);
+    }, (error: unknown) => {
+      if (emission.token !== token) return;
+      this.#endWait(emission);
+      this.#fail(emission, registration, error);
+      this.#continue(emission);
+    });
+    const ms = registration.timeout;
+    if (ms > 0) {
+      emission.timer = setTimeout(() => {
+        if (emission.token !== token) return;
+        const error = timeoutError(`Listener ${registration.id}`, ms);
+        emission.ctl?.abort(error);
+        this.#endWait(emission);
+        this.#fail(emission, registration, error);
+        this.#continue(emission);
+      }, ms);
+    }
+  }
+
+  #endWait(emission: Emission): void {
+    emission.token++;
+    emission.pending = undefined;
+    if (emission.timer !== undefined) {
+      clearTimeout(emission.timer);
+      emission.timer = undefined;
+    }
+  }
+
+  #continue(emission: Emission): void {
+    const resume = emission.resume;
+    if (resume === undefined) return this.#run(emission);
+    emission.resume = undefined;
+    emission.busy = true;
+    resume().then(() => this.#run(emission));
+  }
+
+  /** Watches a promise that `emitSync()` returned without awaiting. */
+  #settleLate(emission: Emission, registration: Registration, promise: Promise<unknown>): void {
+    this.#late++;
+    const ctl = emission.ctl;
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settle = (failed: boolean, error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      if (this.#late > 0) this.#late--;
+      if (failed) {
+        this.#failed++;
+        const reported = this.#handle(emission, error, registration);
+        if (reported !== undefined) this.#panic(reported);
+      }
+      this.#checkIdle();
+    };
+    promise.then(
+      (value) => settle(value instanceof Error, value),
+      (error: unknown) => settle(true, error),
+    );
+    const ms = registration.timeout;
+    if (ms > 0) {
+      timer = setTimeout(() => {
+        const error = timeoutError(`Listener ${registration.id}`, ms);
+        ctl?.abort(error);
+        settle(true, error);
+      }, ms);
+    }
+  }
+
+  #fail(emission: Emission, registration: Registration, error: unknown): void {
+    this.#failed++;
+    this.#push(emission, this.#handle(emission, error, registration));
+  }
+
+  #push(emission: Emission, reported: Error | undefined): void {
+    if (reported !== undefined) (emission.errors ??= []).push(reported);
+  }
+
+  /** Passes a failure through the error handler; a throwing handler goes to the panic one. */
+  #handle(
+    event: SoireeEvent,
+    error: unknown,
+    registration: Registration | undefined,
+  ): Error | undefined {
+    const info = registration === undefined
+      ? undefined
+      : { id: registration.id, pattern: registration.pattern };
+    try {
+      return this.#errorHandler(event, error, info) ?? undefined;
+    } catch (thrown) {
+      this.#panic(thrown);
+      return defaultErrorHandler(event, error, info);
+    }
+  }
+
+  /** Reports a failure of an emission that has no event object yet. */
+  #report(
+    registration: Registration | undefined,
+    topic: string,
+    payload: unknown,
+    error: unknown,
+  ): Error {
+    this.#failed++;
+    const event = new Emission(this as unknown as Soiree<EventMap>, topic, payload, EMPTY, true);
+    return this.#handle(event, error, registration) ??
+      (error instanceof Error ? error : new Error(String(error)));
+  }
+
+  #panic(value: unknown): void {
+    try {
+      this.#panicHandler(value);
+    } catch (thrown) {
+      console.error("Soiree: the panic handler threw", thrown, "while handling", value);
+    }
+  }
+
+  /** Cancels an emission: the listener it waits for fails with the reason; no more run. */
+  #cancel(emission: Emission, reason: unknown): void {
+    if (emission.done || emission.cancelled) return;
+    emission.cancelled = true;
+    emission.cancelReason = reason;
+    this.#aborted++;
+    emission.ctl?.abort(reason);
+    const pending = emission.pending;
+    if (pending !== undefined) {
+      this.#endWait(emission);
+      this.#fail(emission, pending, reason);
+      this.#continue(emission);
+    } else {
+      this.#failed++;
+      this.#push(emission, this.#handle(emission, reason, undefined));
+      // A busy emission sees `cancelled` at its next step and finishes itself.
+      if (!emission.busy) this.#finish(emission);
+    }
+  }
+
+  #finish(emission: Emission): void {
+    if (emission.done) return;
+    emission.done = true;
+    if (emission.aborted && !emission.cancelled) this.#aborted++;
+    if (emission.sync) return;
+    if (emission.deadline !== undefined) clearTimeout(emission.deadline);
+    if (emission.onAbort !== undefined) {
+      emission.userSignal!.removeEventListener("abort", emission.onAbort);
+    }
+    const { prev, next } = emission;
+    if (prev !== undefined) prev.next = next;
+    else this.#head = next;
+    if (next !== undefined) next.prev = prev;
+    emission.prev = emission.next = undefined;
+    this.#inFlight--;
+    emission.release?.();
+    emission.resolve!(emission.errors ?? []);
+    this.#checkIdle();
+  }
+
+  #checkIdle(): void {
+    if (this.#inFlight > 0 || this.#late > 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function byPriorityThenSeq(a: Registration, b: Registration): number {
+  return b.priority - a.priority || a.seq - b.seq;
+}
