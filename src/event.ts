@@ -5,6 +5,7 @@
  */
 
 import { monotonicUlid } from "./ulid.ts";
+import { eventAccess, type EventHost } from "./_internal.ts";
 
 /**
  * One emission, as its listeners see it. The same object is handed to every listener of the
@@ -42,6 +43,18 @@ export class SoireeEvent<P = unknown, T extends string = string> {
   #properties: Map<string, unknown> | undefined = undefined;
   #aborted = false;
   #id: string | undefined = undefined;
+  #host: EventHost | undefined = undefined;
+  #ctl: AbortController | undefined = undefined;
+
+  static {
+    eventAccess.create = (topic, payload, host) => {
+      const event = new SoireeEvent(topic, payload);
+      event.#host = host;
+      return event;
+    };
+    eventAccess.controller = (event) => event.#ctl;
+    eventAccess.resetSignal = (event) => void (event.#ctl = undefined);
+  }
 
   /**
    * Creates an event.
@@ -69,7 +82,7 @@ export class SoireeEvent<P = unknown, T extends string = string> {
    * Use it to correlate log lines or to deduplicate.
    */
   get id(): string {
-    return (this.#id ??= this.createId());
+    return (this.#id ??= this.#host === undefined ? monotonicUlid() : this.#host.eventId());
   }
 
   /**
@@ -78,7 +91,14 @@ export class SoireeEvent<P = unknown, T extends string = string> {
    * ignores it keeps its pool slot until it returns.
    */
   get signal(): AbortSignal {
-    return NEVER_ABORTED;
+    let ctl = this.#ctl;
+    if (ctl === undefined) {
+      const host = this.#host;
+      if (host === undefined) return NEVER_ABORTED;
+      ctl = this.#ctl = new AbortController();
+      if (host.cancelled) ctl.abort(host.cancelReason);
+    }
+    return ctl.signal;
   }
 
   /** Stops every listener of this emission that has not started yet, across all patterns. */
@@ -93,15 +113,6 @@ export class SoireeEvent<P = unknown, T extends string = string> {
    */
   setAborted(aborted: boolean): void {
     this.#aborted = aborted === true;
-  }
-
-  /**
-   * Makes this event's ID. Emitters override it to use their ID generator.
-   *
-   * @returns A new ID.
-   */
-  protected createId(): string {
-    return monotonicUlid();
   }
 }
 

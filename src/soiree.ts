@@ -4,7 +4,9 @@
  * @module
  */
 
-import { SoireeEvent } from "./event.ts";
+// Evaluated for its side effect too: it fills in `eventAccess`.
+import "./event.ts";
+import type { SoireeEvent } from "./event.ts";
 import type { EventMap, PatternPayload, PatternTopic } from "./event_map.ts";
 import {
   EmitterAlreadyClosedError,
@@ -18,6 +20,7 @@ import { Priority } from "./priority.ts";
 import { monotonicUlid } from "./ulid.ts";
 import { assertTopic, checkPattern, describeValue, EXACT } from "./_topic.ts";
 import { PatternTrie } from "./_trie.ts";
+import { eventAccess, type EventHost } from "./_internal.ts";
 
 /**
  * A listener. It fails by throwing, by rejecting, or by returning (or resolving to) an
@@ -225,6 +228,8 @@ export type EmitSyncArgs<E, K extends keyof E> = undefined extends E[K] ? [paylo
 /** At most this many topics keep a cached dispatch list; the oldest goes first. */
 const CACHE_LIMIT = 4096;
 const EMPTY: readonly Registration[] = Object.freeze([]);
+/** What `emitSync()` returns when nothing failed: shared, so frozen. */
+const NO_ERRORS: readonly Error[] = Object.freeze([]);
 
 /** A subscribed listener: the handle `on()` returns and the dispatch list entry. */
 class Registration implements Subscription {
@@ -284,24 +289,23 @@ interface PatternEntry {
   warned: boolean;
 }
 
-/** One emission: the event its listeners see, plus the dispatch state. */
-class Emission extends SoireeEvent {
+/** The state of one `emit()`: its event, where it is in the dispatch list, its result. */
+class Emission implements EventHost {
   readonly owner: Soiree<EventMap>;
+  readonly event: SoireeEvent;
   readonly list: readonly Registration[];
-  readonly sync: boolean;
   index = 0;
   errors: Error[] | undefined = undefined;
   done = false;
   /** Set when the emission was cancelled (signal, timeout, close giving up). */
-  cancelReason: unknown = undefined;
   cancelled = false;
+  cancelReason: unknown = undefined;
   /** The listener whose promise the emission is waiting for. */
   pending: Registration | undefined = undefined;
   /** Bumped whenever a wait ends, so a late settlement of an old wait is ignored. */
   token = 0;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   deadline: ReturnType<typeof setTimeout> | undefined = undefined;
-  ctl: AbortController | undefined = undefined;
   userSignal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   resolve: ((errors: Error[]) => void) | undefined = undefined;
@@ -320,24 +324,13 @@ class Emission extends SoireeEvent {
     topic: string,
     payload: unknown,
     list: readonly Registration[],
-    sync: boolean,
   ) {
-    super(topic, payload);
     this.owner = owner;
     this.list = list;
-    this.sync = sync;
+    this.event = eventAccess.create(topic, payload, this);
   }
 
-  override get signal(): AbortSignal {
-    let ctl = this.ctl;
-    if (ctl === undefined) {
-      ctl = this.ctl = new AbortController();
-      if (this.cancelled) ctl.abort(this.cancelReason);
-    }
-    return ctl.signal;
-  }
-
-  protected override createId(): string {
+  eventId(): string {
     return makeEventId(this.owner);
   }
 }
@@ -461,6 +454,12 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   #failed = 0;
   #aborted = 0;
   #inFlight = 0;
+  /** The host of `emitSync()` events: never cancelled; IDs from the generator. */
+  #syncHost: EventHost = {
+    cancelled: false,
+    cancelReason: undefined,
+    eventId: () => this.#eventId(),
+  };
 
   static {
     unregister = (owner, registration) => owner.#unregister(registration);
@@ -732,16 +731,11 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     this.#emitted++;
     if (signal?.aborted) {
       this.#aborted++;
-      return Promise.resolve([this.#report(undefined, topic, payload, signal.reason)]);
+      const event = eventAccess.create(topic, payload, this.#syncHost);
+      return Promise.resolve(this.#fail([], event, undefined, signal.reason)!);
     }
     if (list.length === 0) return Promise.resolve([]);
-    const emission = new Emission(
-      this as unknown as Soiree<EventMap>,
-      topic,
-      payload,
-      list,
-      false,
-    );
+    const emission = new Emission(this as unknown as Soiree<EventMap>, topic, payload, list);
     this.#inFlight++;
     const head = this.#head;
     if (head !== undefined) head.prev = emission;
@@ -782,8 +776,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
           this.#cancel(emission, error);
           return;
         }
-        this.#failed++;
-        this.#push(emission, this.#handle(emission, error, undefined));
+        emission.errors = this.#fail(emission.errors, emission.event, undefined, error);
         this.#finish(emission);
       });
     }
@@ -812,8 +805,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * assert.equal(errors[0].message, "cache busy");
    * ```
    */
-  emitSync<K extends keyof E & string>(topic: K, ...args: EmitSyncArgs<E, K>): Error[];
-  emitSync(topic: string, payload?: unknown): Error[] {
+  emitSync<K extends keyof E & string>(topic: K, ...args: EmitSyncArgs<E, K>): readonly Error[];
+  emitSync(topic: string, payload?: unknown): readonly Error[] {
     if (this.#closed) {
       return [
         new EmitterClosedError(`Cannot emit ${JSON.stringify(topic)} as the emitter is closed`),
@@ -822,16 +815,44 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     let list = this.#cache.get(topic);
     if (list === undefined) list = this.#lookup(topic, "emit");
     this.#emitted++;
-    if (list.length === 0) return [];
-    const emission = new Emission(
-      this as unknown as Soiree<EventMap>,
-      topic,
-      payload,
-      list,
-      true,
-    );
-    this.#run(emission);
-    return emission.errors ?? [];
+    const length = list.length;
+    if (length === 0) return NO_ERRORS;
+    const event = eventAccess.create(topic, payload, this.#syncHost);
+    let errors: Error[] | undefined;
+    for (let i = 0; i < length; i++) {
+      const registration = list[i];
+      if (!registration.active) continue;
+      if (registration.once) this.#unregister(registration);
+      this.#delivered++;
+      let result: unknown;
+      try {
+        if (registration.slow) {
+          // Its own signal, so that its timeout aborts only its invocation.
+          eventAccess.resetSignal(event);
+          result = this.#invoke(event, registration, undefined);
+        } else {
+          result = registration.fn(event);
+        }
+      } catch (error) {
+        errors = this.#fail(errors, event, registration, error);
+        result = undefined;
+      }
+      if (result !== undefined && result !== null) {
+        if (result instanceof Error) {
+          errors = this.#fail(errors, event, registration, result);
+        } else if (result instanceof Promise) {
+          this.#settleLate(event, registration, result);
+        } else if (typeof (result as PromiseLike<unknown>).then === "function") {
+          this.#settleLate(event, registration, Promise.resolve(result as PromiseLike<unknown>));
+        }
+      }
+      if (registration.slow) eventAccess.resetSignal(event);
+      if (event.aborted) {
+        this.#aborted++;
+        break;
+      }
+    }
+    return errors ?? NO_ERRORS;
   }
 
   /**
@@ -1309,47 +1330,45 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
 
   /** Runs listeners from `emission.index` on, until the end or an async listener. */
   #run(emission: Emission): void {
-    const list = emission.list;
+    const { list, event } = emission;
     emission.busy = true;
     while (emission.index < list.length) {
-      if (emission.aborted || emission.cancelled) break;
+      if (event.aborted || emission.cancelled) break;
       const registration = list[emission.index++];
       if (!registration.active) continue;
       if (registration.once) this.#unregister(registration);
       this.#delivered++;
-      emission.ctl = undefined;
+      eventAccess.resetSignal(event);
       let result: unknown;
       try {
         result = registration.slow
-          ? this.#invoke(emission, registration)
-          : registration.fn(emission);
+          ? this.#invoke(event, registration, emission)
+          : registration.fn(event);
       } catch (error) {
-        this.#fail(emission, registration, error);
+        emission.errors = this.#fail(emission.errors, event, registration, error);
         continue;
       }
       if (result === undefined || result === null) continue;
       if (result instanceof Promise) {
-        if (emission.sync) this.#settleLate(emission, registration, result);
-        else return this.#wait(emission, registration, result);
+        return this.#wait(emission, registration, result);
       } else if (result instanceof Error) {
-        this.#fail(emission, registration, result);
+        emission.errors = this.#fail(emission.errors, event, registration, result);
       } else if (typeof (result as PromiseLike<unknown>).then === "function") {
-        const promise = Promise.resolve(result as PromiseLike<unknown>);
-        if (emission.sync) this.#settleLate(emission, registration, promise);
-        else return this.#wait(emission, registration, promise);
+        return this.#wait(emission, registration, Promise.resolve(result as PromiseLike<unknown>));
       }
     }
     emission.busy = false;
+    if (event.aborted && !emission.cancelled) this.#aborted++;
     this.#finish(emission);
   }
 
-  /** Runs a listener on its pool. */
-  #invoke(emission: Emission, registration: Registration): unknown {
+  /** Invokes a listener that has its own pool or a timeout. */
+  #invoke(event: SoireeEvent, registration: Registration, emission: Emission | undefined): unknown {
     const pool = registration.pool;
-    if (pool === undefined) return registration.fn(emission);
-    const signal = emission.signal;
-    if (emission.onPool) emission.resume = suspendSlot(this.#pool!);
-    return pool.submit(() => registration.fn(emission), { signal });
+    if (pool === undefined) return registration.fn(event);
+    const signal = event.signal;
+    if (emission?.onPool) emission.resume = suspendSlot(this.#pool!);
+    return pool.submit(() => registration.fn(event), { signal });
   }
 
   #wait(emission: Emission, registration: Registration, promise: Promise<unknown>): void {
@@ -1359,12 +1378,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     promise.then((value) => {
       if (emission.token !== token) return;
       this.#endWait(emission);
-      if (value instanceof Error) this.#fail(emission, registration, value);
+      if (value instanceof Error) {
+        emission.errors = this.#fail(emission.errors, emission.event, registration, value);
+      }
       this.#continue(emission);
     }, (error: unknown) => {
       if (emission.token !== token) return;
       this.#endWait(emission);
-      this.#fail(emission, registration, error);
+      emission.errors = this.#fail(emission.errors, emission.event, registration, error);
       this.#continue(emission);
     });
     const ms = registration.timeout;
@@ -1372,9 +1393,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       emission.timer = setTimeout(() => {
         if (emission.token !== token) return;
         const error = timeoutError(`Listener ${registration.id}`, ms);
-        emission.ctl?.abort(error);
+        eventAccess.controller(emission.event)?.abort(error);
         this.#endWait(emission);
-        this.#fail(emission, registration, error);
+        emission.errors = this.#fail(emission.errors, emission.event, registration, error);
         this.#continue(emission);
       }, ms);
     }
@@ -1398,9 +1419,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   }
 
   /** Watches a promise that `emitSync()` returned without awaiting. */
-  #settleLate(emission: Emission, registration: Registration, promise: Promise<unknown>): void {
+  #settleLate(event: SoireeEvent, registration: Registration, promise: Promise<unknown>): void {
     this.#late++;
-    const ctl = emission.ctl;
+    const ctl = eventAccess.controller(event);
     let settled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const settle = (failed: boolean, error: unknown): void => {
@@ -1409,9 +1430,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       if (timer !== undefined) clearTimeout(timer);
       if (this.#late > 0) this.#late--;
       if (failed) {
-        this.#failed++;
-        const reported = this.#handle(emission, error, registration);
-        if (reported !== undefined) this.#panic(reported);
+        const reported = this.#fail(undefined, event, registration, error);
+        if (reported !== undefined) this.#panic(reported[0]);
       }
       this.#checkIdle();
     };
@@ -1429,43 +1449,31 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     }
   }
 
-  #fail(emission: Emission, registration: Registration, error: unknown): void {
-    this.#failed++;
-    this.#push(emission, this.#handle(emission, error, registration));
-  }
-
-  #push(emission: Emission, reported: Error | undefined): void {
-    if (reported !== undefined) (emission.errors ??= []).push(reported);
-  }
-
-  /** Passes a failure through the error handler; a throwing handler goes to the panic one. */
-  #handle(
+  /**
+   * Passes a failure through the error handler (a throwing handler goes to the panic one and
+   * the default report is kept) and appends what it returns to `errors`.
+   */
+  #fail(
+    errors: Error[] | undefined,
     event: SoireeEvent,
-    error: unknown,
     registration: Registration | undefined,
-  ): Error | undefined {
+    error: unknown,
+  ): Error[] | undefined {
+    this.#failed++;
     const info = registration === undefined
       ? undefined
       : { id: registration.id, pattern: registration.pattern };
+    let reported: Error | undefined;
     try {
-      return this.#errorHandler(event, error, info) ?? undefined;
+      reported = this.#errorHandler(event, error, info) ?? undefined;
     } catch (thrown) {
       this.#panic(thrown);
-      return defaultErrorHandler(event, error, info);
+      reported = defaultErrorHandler(event, error, info);
     }
-  }
-
-  /** Reports a failure of an emission that has no event object yet. */
-  #report(
-    registration: Registration | undefined,
-    topic: string,
-    payload: unknown,
-    error: unknown,
-  ): Error {
-    this.#failed++;
-    const event = new Emission(this as unknown as Soiree<EventMap>, topic, payload, EMPTY, true);
-    return this.#handle(event, error, registration) ??
-      (error instanceof Error ? error : new Error(String(error)));
+    if (reported === undefined) return errors;
+    if (errors === undefined) return [reported];
+    errors.push(reported);
+    return errors;
   }
 
   #panic(value: unknown): void {
@@ -1482,15 +1490,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     emission.cancelled = true;
     emission.cancelReason = reason;
     this.#aborted++;
-    emission.ctl?.abort(reason);
+    eventAccess.controller(emission.event)?.abort(reason);
     const pending = emission.pending;
     if (pending !== undefined) {
       this.#endWait(emission);
-      this.#fail(emission, pending, reason);
+      emission.errors = this.#fail(emission.errors, emission.event, pending, reason);
       this.#continue(emission);
     } else {
-      this.#failed++;
-      this.#push(emission, this.#handle(emission, reason, undefined));
+      emission.errors = this.#fail(emission.errors, emission.event, undefined, reason);
       // A busy emission sees `cancelled` at its next step and finishes itself.
       if (!emission.busy) this.#finish(emission);
     }
@@ -1499,8 +1506,6 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   #finish(emission: Emission): void {
     if (emission.done) return;
     emission.done = true;
-    if (emission.aborted && !emission.cancelled) this.#aborted++;
-    if (emission.sync) return;
     if (emission.deadline !== undefined) clearTimeout(emission.deadline);
     if (emission.onAbort !== undefined) {
       emission.userSignal!.removeEventListener("abort", emission.onAbort);
