@@ -300,8 +300,11 @@ class Emission implements EventHost {
   /** Set when the emission was cancelled (signal, timeout, close giving up). */
   cancelled = false;
   cancelReason: unknown = undefined;
-  /** The listener whose promise the emission is waiting for. */
+  /** The listener whose promise the emission is waiting for, and that promise. */
   pending: Registration | undefined = undefined;
+  pendingPromise: Promise<unknown> | undefined = undefined;
+  /** Listeners given up on (timeout, cancel) that still run on this emission's pool slot. */
+  abandoned = 0;
   /** Bumped whenever a wait ends, so a late settlement of an old wait is ignored. */
   token = 0;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -1374,6 +1377,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   #wait(emission: Emission, registration: Registration, promise: Promise<unknown>): void {
     const token = ++emission.token;
     emission.pending = registration;
+    emission.pendingPromise = promise;
     emission.busy = false;
     promise.then((value) => {
       if (emission.token !== token) return;
@@ -1394,16 +1398,32 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
         if (emission.token !== token) return;
         const error = timeoutError(`Listener ${registration.id}`, ms);
         eventAccess.controller(emission.event)?.abort(error);
-        this.#endWait(emission);
+        this.#abandon(emission);
         emission.errors = this.#fail(emission.errors, emission.event, registration, error);
         this.#continue(emission);
       }, ms);
     }
   }
 
+  /**
+   * Stops waiting for the pending listener. If it runs on the emission's own pool slot, the
+   * slot stays held until it really returns, so the pool's bound is never exceeded.
+   */
+  #abandon(emission: Emission): void {
+    const { pending, pendingPromise } = emission;
+    this.#endWait(emission);
+    if (!emission.onPool || pending === undefined || pending.pool !== undefined) return;
+    emission.abandoned++;
+    const settled = (): void => {
+      if (--emission.abandoned === 0 && emission.done) emission.release?.();
+    };
+    pendingPromise!.then(settled, settled);
+  }
+
   #endWait(emission: Emission): void {
     emission.token++;
     emission.pending = undefined;
+    emission.pendingPromise = undefined;
     if (emission.timer !== undefined) {
       clearTimeout(emission.timer);
       emission.timer = undefined;
@@ -1493,7 +1513,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     eventAccess.controller(emission.event)?.abort(reason);
     const pending = emission.pending;
     if (pending !== undefined) {
-      this.#endWait(emission);
+      this.#abandon(emission);
       emission.errors = this.#fail(emission.errors, emission.event, pending, reason);
       this.#continue(emission);
     } else {
@@ -1516,7 +1536,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     if (next !== undefined) next.prev = prev;
     emission.prev = emission.next = undefined;
     this.#inFlight--;
-    emission.release?.();
+    if (emission.abandoned === 0) emission.release?.();
     emission.resolve!(emission.errors ?? []);
     this.#checkIdle();
   }
