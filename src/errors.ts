@@ -6,6 +6,8 @@
  * @module
  */
 
+import { describeValue } from "./_topic.ts";
+
 /**
  * Raised when an emitter that is closed (or closing) is asked to emit or subscribe.
  *
@@ -94,8 +96,8 @@ export class ListenerNotFoundError extends Error {
   constructor(pattern: string, id: string, message?: string) {
     super(
       message ??
-        `Cannot remove the listener as none with ID ${JSON.stringify(id)} is subscribed to ${
-          JSON.stringify(pattern)
+        `Cannot remove the listener as none with ID ${describeValue(id)} is subscribed to ${
+          describeValue(pattern)
         }`,
     );
     this.name = "ListenerNotFoundError";
@@ -144,7 +146,7 @@ export class ListenerError extends Error {
    */
   constructor(topic: string, pattern: string, listenerId: string, cause: unknown) {
     super(
-      `Listener ${listenerId} of ${JSON.stringify(pattern)} failed on ${JSON.stringify(topic)}: ${
+      `Listener ${listenerId} of ${describeValue(pattern)} failed on ${describeValue(topic)}: ${
         describe(cause)
       }`,
       { cause },

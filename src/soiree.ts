@@ -20,6 +20,7 @@ import { Priority } from "./priority.ts";
 import { monotonicUlid } from "./ulid.ts";
 import { assertTopic, checkPattern, describeValue, EXACT } from "./_topic.ts";
 import { PatternTrie } from "./_trie.ts";
+import { type CancelTimer, startTimer } from "./_timer.ts";
 import { eventAccess, type EventHost } from "./_internal.ts";
 
 /**
@@ -307,8 +308,8 @@ class Emission implements EventHost {
   abandoned = 0;
   /** Bumped whenever a wait ends, so a late settlement of an old wait is ignored. */
   token = 0;
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  deadline: ReturnType<typeof setTimeout> | undefined = undefined;
+  timer: CancelTimer | undefined = undefined;
+  deadline: CancelTimer | undefined = undefined;
   userSignal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   resolve: ((errors: Error[]) => void) | undefined = undefined;
@@ -578,7 +579,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     assertDuration(timeout, "timeout", action);
     if (this.#closed) {
       throw new EmitterClosedError(
-        `Cannot subscribe to ${JSON.stringify(pattern)} as the emitter is closed`,
+        `Cannot subscribe to ${describeValue(pattern)} as the emitter is closed`,
       );
     }
     const id = this.#newId();
@@ -619,7 +620,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       entry.warned = true;
       console.warn(
         `Soiree: ${entry.list.length} listeners are subscribed to ${
-          JSON.stringify(pattern)
+          describeValue(pattern)
         }, more than maxListeners (${max}): a likely leak. Raise maxListeners or set it to 0 to silence this.`,
       );
     }
@@ -648,6 +649,11 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    */
   off(pattern: string, id: string): void {
     checkPattern(pattern, "unsubscribe");
+    if (typeof id !== "string") {
+      throw new TypeError(
+        `Cannot unsubscribe as 'id' must be a string: received ${describeValue(id)}`,
+      );
+    }
     const registration = this.#byId.get(id);
     if (registration === undefined || registration.pattern !== pattern) {
       throw new ListenerNotFoundError(pattern, id);
@@ -716,8 +722,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   emit<K extends keyof E & string>(topic: K, ...args: EmitArgs<E, K>): Promise<Error[]>;
   emit(topic: string, payload?: unknown, options?: EmitOptions): Promise<Error[]> {
     if (this.#closed) {
+      assertTopic(topic, "emit");
       return Promise.resolve([
-        new EmitterClosedError(`Cannot emit ${JSON.stringify(topic)} as the emitter is closed`),
+        new EmitterClosedError(`Cannot emit ${describeValue(topic)} as the emitter is closed`),
       ]);
     }
     let list = this.#cache.get(topic);
@@ -752,9 +759,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       signal.addEventListener("abort", onAbort, { once: true });
     }
     if (timeout !== undefined) {
-      emission.deadline = setTimeout(
-        () => this.#cancel(emission, timeoutError(`Emission of ${JSON.stringify(topic)}`, timeout)),
+      emission.deadline = startTimer(
         timeout,
+        () => this.#cancel(emission, timeoutError(`Emission of ${describeValue(topic)}`, timeout)),
       );
     }
     const pool = this.#pool;
@@ -811,8 +818,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   emitSync<K extends keyof E & string>(topic: K, ...args: EmitSyncArgs<E, K>): readonly Error[];
   emitSync(topic: string, payload?: unknown): readonly Error[] {
     if (this.#closed) {
+      assertTopic(topic, "emit");
       return [
-        new EmitterClosedError(`Cannot emit ${JSON.stringify(topic)} as the emitter is closed`),
+        new EmitterClosedError(`Cannot emit ${describeValue(topic)} as the emitter is closed`),
       ];
     }
     let list = this.#cache.get(topic);
@@ -906,14 +914,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       if (this.#closed) {
         return reject(
           new EmitterClosedError(
-            `Cannot wait for ${JSON.stringify(pattern)} as the emitter is closed`,
+            `Cannot wait for ${describeValue(pattern)} as the emitter is closed`,
           ),
         );
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: CancelTimer | undefined;
       const settle = (): void => {
         subscription.off();
-        if (timer !== undefined) clearTimeout(timer);
+        timer?.();
         signal?.removeEventListener("abort", onAbort);
         this.#closeHooks.delete(onClose);
       };
@@ -925,7 +933,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
         settle();
         reject(
           new EmitterClosedError(
-            `Cannot wait for ${JSON.stringify(pattern)} as the emitter closed`,
+            `Cannot wait for ${describeValue(pattern)} as the emitter closed`,
           ),
         );
       };
@@ -943,10 +951,10 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#closeHooks.add(onClose);
       if (timeout !== undefined) {
-        timer = setTimeout(() => {
+        timer = startTimer(timeout, () => {
           settle();
-          reject(timeoutError(`Waiting for ${JSON.stringify(pattern)}`, timeout));
-        }, timeout);
+          reject(timeoutError(`Waiting for ${describeValue(pattern)}`, timeout));
+        });
       }
     });
   }
@@ -1052,7 +1060,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
         if (buffer.length - head >= bufferSize) {
           return new QueueFullError(
             `Cannot buffer the event for the events() iterator of ${
-              JSON.stringify(pattern)
+              describeValue(pattern)
             } as its buffer of ${bufferSize} is full`,
           );
         }
@@ -1193,9 +1201,11 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   }
 
   async #shutdown(signal: AbortSignal | undefined, timeout: number | undefined): Promise<void> {
+    // A listener of an emitSync() may be the caller: let that emission finish first.
+    await undefined;
     let gaveUp: { reason: unknown } | undefined;
     if (this.#inFlight > 0 || this.#late > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: CancelTimer | undefined;
       let onAbort: (() => void) | undefined;
       await new Promise<void>((resolve) => {
         this.#idleWaiters.push(resolve);
@@ -1209,13 +1219,10 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
           signal.addEventListener("abort", onAbort, { once: true });
         }
         if (timeout !== undefined) {
-          timer = setTimeout(
-            () => giveUp(timeoutError("Closing the emitter", timeout)),
-            timeout,
-          );
+          timer = startTimer(timeout, () => giveUp(timeoutError("Closing the emitter", timeout)));
         }
       });
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.();
       if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
       if (gaveUp !== undefined) {
         for (let emission = this.#head; emission !== undefined;) {
@@ -1252,7 +1259,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     if (this.#byId.has(id)) {
       throw new Error(
         `Cannot subscribe as the ID generator returned an ID already in use: received ${
-          JSON.stringify(id)
+          describeValue(id)
         }`,
       );
     }
@@ -1394,14 +1401,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     });
     const ms = registration.timeout;
     if (ms > 0) {
-      emission.timer = setTimeout(() => {
+      emission.timer = startTimer(ms, () => {
         if (emission.token !== token) return;
         const error = timeoutError(`Listener ${registration.id}`, ms);
         eventAccess.controller(emission.event)?.abort(error);
         this.#abandon(emission);
         emission.errors = this.#fail(emission.errors, emission.event, registration, error);
         this.#continue(emission);
-      }, ms);
+      });
     }
   }
 
@@ -1425,7 +1432,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     emission.pending = undefined;
     emission.pendingPromise = undefined;
     if (emission.timer !== undefined) {
-      clearTimeout(emission.timer);
+      emission.timer();
       emission.timer = undefined;
     }
   }
@@ -1443,11 +1450,11 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     this.#late++;
     const ctl = eventAccess.controller(event);
     let settled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: CancelTimer | undefined;
     const settle = (failed: boolean, error: unknown): void => {
       if (settled) return;
       settled = true;
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.();
       if (this.#late > 0) this.#late--;
       if (failed) {
         const reported = this.#fail(undefined, event, registration, error);
@@ -1461,11 +1468,11 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     );
     const ms = registration.timeout;
     if (ms > 0) {
-      timer = setTimeout(() => {
+      timer = startTimer(ms, () => {
         const error = timeoutError(`Listener ${registration.id}`, ms);
         ctl?.abort(error);
         settle(true, error);
-      }, ms);
+      });
     }
   }
 
@@ -1526,7 +1533,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   #finish(emission: Emission): void {
     if (emission.done) return;
     emission.done = true;
-    if (emission.deadline !== undefined) clearTimeout(emission.deadline);
+    emission.deadline?.();
     if (emission.onAbort !== undefined) {
       emission.userSignal!.removeEventListener("abort", emission.onAbort);
     }
