@@ -21,7 +21,7 @@ import { monotonicUlid } from "./ulid.ts";
 import { assertTopic, checkPattern, describeValue, EXACT } from "./_topic.ts";
 import { PatternTrie } from "./_trie.ts";
 import { type CancelTimer, startTimer } from "./_timer.ts";
-import { eventAccess, type EventHost } from "./_internal.ts";
+import { emitterAccess, eventAccess, type EventHost } from "./_internal.ts";
 
 /**
  * A listener. It fails by throwing, by rejecting, or by returning (or resolving to) an
@@ -468,6 +468,21 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   static {
     unregister = (owner, registration) => owner.#unregister(registration);
     makeEventId = (owner) => owner.#eventId();
+    emitterAccess.internals = (soiree) => {
+      const owner = soiree as Soiree<EventMap>;
+      let inFlightLinked = 0;
+      for (let emission = owner.#head; emission !== undefined; emission = emission.next) {
+        inFlightLinked++;
+      }
+      return {
+        trieNodes: owner.#trie.nodeCount,
+        wildcardPatterns: owner.#trie.size,
+        exactPatterns: owner.#exact.size,
+        cacheSize: owner.#cache.size,
+        ids: owner.#byId.size,
+        inFlightLinked,
+      };
+    };
   }
 
   /**

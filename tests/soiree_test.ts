@@ -10,6 +10,7 @@ import {
   Soiree,
   type SoireeEvent,
 } from "../mod.ts";
+import { emitterAccess } from "../src/_internal.ts";
 
 /** A promise and the functions that settle it. */
 function gate<T = void>(): {
@@ -923,4 +924,27 @@ test("on({ timeout }) fails a slow listener with a TimeoutError and moves on", a
   assert.deepEqual(calls, ["slow", "next sees aborted=false"]);
   assert.equal(errors.length, 1);
   assert.equal(((errors[0] as ListenerError).cause as DOMException).name, "TimeoutError");
+});
+
+test("removing every listener leaves no trie node, pattern or cache entry behind", () => {
+  const soiree = new Soiree({ maxListeners: 0 });
+  const subscriptions = [];
+  for (let i = 0; i < 200; i++) {
+    subscriptions.push(soiree.on(`a.${i}.**`, () => {}));
+    subscriptions.push(soiree.on(`*.${i}`, () => {}));
+    subscriptions.push(soiree.on(`exact.${i}`, () => {}));
+    soiree.emitSync(`a.${i}.x`);
+    soiree.emitSync(`exact.${i}`);
+  }
+  const before = emitterAccess.internals(soiree);
+  assert.ok(before.trieNodes > 400 && before.cacheSize > 0 && before.ids === 600);
+  for (const subscription of subscriptions) subscription.off();
+  assert.deepEqual(emitterAccess.internals(soiree), {
+    trieNodes: 0,
+    wildcardPatterns: 0,
+    exactPatterns: 0,
+    cacheSize: 0,
+    ids: 0,
+    inFlightLinked: 0,
+  });
 });
