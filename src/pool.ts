@@ -127,6 +127,22 @@ const MAX_TIMER_DELAY = 2_147_483_647;
 const MAPPING_ERROR_MESSAGE = "Cannot complete the mapping as an error was thrown from an item";
 
 let suspend: (pool: Pool) => () => Promise<void>;
+let submitJobImpl: (pool: Pool, job: PoolJob, signal: AbortSignal | undefined) => void;
+let jobDoneImpl: (pool: Pool) => void;
+
+/**
+ * A task without a promise, for the emitter: the pool calls `start()` once it holds a slot
+ * (the job must then call {@linkcode jobDone} exactly once), or `refuse()` with the reason it
+ * never will (closed pool, full queue with `whenFull: "reject"`, signal, `close()` giving up).
+ *
+ * @internal
+ */
+export interface PoolJob {
+  /** Runs the job; it holds a slot until it calls `jobDone()`. */
+  start(): void;
+  /** Tells the job it will never start. */
+  refuse(reason: unknown): void;
+}
 
 /**
  * A bounded-concurrency pool of async tasks: at most `concurrency` run at a time, the others
@@ -162,6 +178,8 @@ let suspend: (pool: Pool) => () => Promise<void>;
 export class Pool implements AsyncDisposable {
   static {
     suspend = (pool) => pool.#suspend();
+    submitJobImpl = (pool, job, signal) => pool.#submitJob(job, signal);
+    jobDoneImpl = (pool) => pool.#onFulfilled(undefined);
   }
 
   #name: string;
@@ -811,9 +829,38 @@ export class Pool implements AsyncDisposable {
     throw error;
   };
 
+  #submitJob(job: PoolJob, signal: AbortSignal | undefined): void {
+    if (signal?.aborted) return job.refuse(signal.reason);
+    if (this.#closed) return job.refuse(this.#closedError());
+    this.#submitted++;
+    if (this.#hasFreeSlot()) {
+      this.#running++;
+      return job.start();
+    }
+    let list = this.#queue;
+    if (this.#isFull()) {
+      if (this.#rejectWhenFull) {
+        this.#dropped++;
+        return job.refuse(this.#fullError());
+      }
+      this.#blocked++;
+      list = this.#blockedList;
+    }
+    const entry = new Entry(undefined, undefined, undefined);
+    entry.job = job;
+    this.#watch(entry, signal);
+    list.push(entry);
+  }
+
   #enqueue(list: TaskList, task: () => unknown, signal: AbortSignal | undefined): Promise<unknown> {
     const promise = new Promise(capture);
     const entry = new Entry(task, capturedResolve, capturedReject);
+    this.#watch(entry, signal);
+    list.push(entry);
+    return promise;
+  }
+
+  #watch(entry: Entry, signal: AbortSignal | undefined): void {
     if (signal !== undefined) {
       entry.signal = signal;
       entry.onAbort = () => {
@@ -822,8 +869,6 @@ export class Pool implements AsyncDisposable {
       };
       signal.addEventListener("abort", entry.onAbort, { once: true });
     }
-    list.push(entry);
-    return promise;
   }
 
   /** Starts queued tasks while slots are free, resumers first, then refills the queue. */
@@ -838,7 +883,12 @@ export class Pool implements AsyncDisposable {
       const entry = this.#queue.shift() ?? this.#blockedList.shift();
       if (entry === undefined) break;
       entry.signal?.removeEventListener("abort", entry.onAbort!);
-      entry.resolve(this.#run(entry.task));
+      if (entry.job !== undefined) {
+        this.#running++;
+        entry.job.start();
+      } else {
+        entry.resolve!(this.#run(entry.task!));
+      }
     }
     while (this.#blockedList.size > 0 && this.#queue.size < this.#capacity) {
       this.#queue.push(this.#blockedList.shift()!);
@@ -866,7 +916,8 @@ export class Pool implements AsyncDisposable {
     entry.list.remove(entry);
     entry.signal?.removeEventListener("abort", entry.onAbort!);
     this.#dropped++;
-    entry.reject(reason);
+    if (entry.job !== undefined) entry.job.refuse(reason);
+    else entry.reject!(reason);
   }
 
   #giveUp(reason: unknown): void {
@@ -982,11 +1033,35 @@ export function suspendSlot(pool: Pool): () => Promise<void> {
   return suspend(pool);
 }
 
+/**
+ * Submits a job: like `submit()`, counted the same way, but with no promise and no closure.
+ *
+ * @internal For the emitter: each queued emission is its own job.
+ * @param pool The pool.
+ * @param job What to start, or to refuse.
+ * @param signal Withdraws the job if it aborts before it starts.
+ */
+export function submitJob(pool: Pool, job: PoolJob, signal?: AbortSignal): void {
+  submitJobImpl(pool, job, signal);
+}
+
+/**
+ * Frees the slot of a job that `start()` ran, counting it as successful.
+ *
+ * @internal
+ * @param pool The pool the job ran on.
+ */
+export function jobDone(pool: Pool): void {
+  jobDoneImpl(pool);
+}
+
 /** A task that waits in the queue, or for room in it: a node of a {@linkcode TaskList}. */
 class Entry {
-  task: () => unknown;
-  resolve: (value: unknown) => void;
-  reject: (reason: unknown) => void;
+  task: (() => unknown) | undefined;
+  resolve: ((value: unknown) => void) | undefined;
+  reject: ((reason: unknown) => void) | undefined;
+  /** Set instead of the three above for a job. */
+  job: PoolJob | undefined = undefined;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   list: TaskList | undefined = undefined;
@@ -994,9 +1069,9 @@ class Entry {
   next: Entry | undefined = undefined;
 
   constructor(
-    task: () => unknown,
-    resolve: (value: unknown) => void,
-    reject: (reason: unknown) => void,
+    task: (() => unknown) | undefined,
+    resolve: ((value: unknown) => void) | undefined,
+    reject: ((reason: unknown) => void) | undefined,
   ) {
     this.task = task;
     this.resolve = resolve;

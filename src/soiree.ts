@@ -15,7 +15,7 @@ import {
   ListenerNotFoundError,
   QueueFullError,
 } from "./errors.ts";
-import { Pool, type PoolOptions, suspendSlot } from "./pool.ts";
+import { jobDone, Pool, type PoolJob, type PoolOptions, submitJob, suspendSlot } from "./pool.ts";
 import { Priority } from "./priority.ts";
 import { monotonicUlid } from "./ulid.ts";
 import { assertTopic, checkPattern, describeValue, EXACT } from "./_topic.ts";
@@ -291,7 +291,7 @@ interface PatternEntry {
 }
 
 /** The state of one `emit()`: its event, where it is in the dispatch list, its result. */
-class Emission implements EventHost {
+class Emission implements EventHost, PoolJob {
   readonly owner: Soiree<EventMap>;
   readonly event: SoireeEvent;
   readonly list: readonly Registration[];
@@ -313,10 +313,9 @@ class Emission implements EventHost {
   userSignal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   resolve: ((errors: Error[]) => void) | undefined = undefined;
-  /** Frees the emitter pool slot this emission runs on. */
-  release: (() => void) | undefined = undefined;
   /** Set while the emitter pool slot is lent out during a pooled listener. */
   resume: (() => Promise<void>) | undefined = undefined;
+  /** Holds a slot of the emitter's pool. */
   onPool = false;
   /** Running listeners right now, or getting its pool slot back: it will finish itself. */
   busy = false;
@@ -336,6 +335,14 @@ class Emission implements EventHost {
 
   eventId(): string {
     return makeEventId(this.owner);
+  }
+
+  start(): void {
+    startEmission(this);
+  }
+
+  refuse(reason: unknown): void {
+    refuseEmission(this, reason);
   }
 }
 
@@ -398,6 +405,8 @@ function defaultPanicHandler(value: unknown): void {
 // Friend access to the emitter's private state from the helpers above.
 let unregister: (owner: Soiree<EventMap>, registration: Registration) => boolean;
 let makeEventId: (owner: Soiree<EventMap>) => string;
+let startEmission: (emission: Emission) => void;
+let refuseEmission: (emission: Emission, reason: unknown) => void;
 
 /**
  * An in-process event emitter with dot-separated topics, `*` and `**` patterns, listener
@@ -468,6 +477,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   static {
     unregister = (owner, registration) => owner.#unregister(registration);
     makeEventId = (owner) => owner.#eventId();
+    startEmission = (emission) => emission.owner.#start(emission);
+    refuseEmission = (emission, reason) => emission.owner.#refuse(emission, reason);
     emitterAccess.internals = (soiree) => {
       const owner = soiree as Soiree<EventMap>;
       let inFlightLinked = 0;
@@ -780,31 +791,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       );
     }
     const pool = this.#pool;
-    if (pool === undefined) {
-      queueMicrotask(() => this.#run(emission));
-    } else {
-      pool.submit(
-        () =>
-          new Promise<void>((release) => {
-            if (emission.done) return release();
-            emission.release = release;
-            emission.onPool = true;
-            emission.busy = true;
-            // Never call a listener before emit() returns, even if the pool starts at once.
-            queueMicrotask(() => this.#run(emission));
-          }),
-        signal === undefined ? undefined : { signal },
-      ).then(undefined, (error: unknown) => {
-        // Refused (full queue, closed pool) or withdrawn by the signal before it started.
-        if (emission.done) return;
-        if (!(error instanceof QueueFullError) && error === signal?.reason) {
-          this.#cancel(emission, error);
-          return;
-        }
-        emission.errors = this.#fail(emission.errors, emission.event, undefined, error);
-        this.#finish(emission);
-      });
-    }
+    if (pool === undefined) queueMicrotask(() => this.#run(emission));
+    else submitJob(pool, emission, signal);
     return promise;
   }
 
@@ -845,11 +833,15 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     if (length === 0) return NO_ERRORS;
     const event = eventAccess.create(topic, payload, this.#syncHost);
     let errors: Error[] | undefined;
-    for (let i = 0; i < length; i++) {
+    let i = 0;
+    let skipped = 0;
+    for (; i < length; i++) {
       const registration = list[i];
-      if (!registration.active) continue;
+      if (!registration.active) {
+        skipped++;
+        continue;
+      }
       if (registration.once) this.#unregister(registration);
-      this.#delivered++;
       let result: unknown;
       try {
         if (registration.slow) {
@@ -875,9 +867,12 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       if (registration.slow) eventAccess.resetSignal(event);
       if (event.aborted) {
         this.#aborted++;
+        i++;
         break;
       }
     }
+    // Counted once, not per listener: the loop is the hot path.
+    this.#delivered += i - skipped;
     return errors ?? NO_ERRORS;
   }
 
@@ -1353,6 +1348,30 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     return true;
   }
 
+  /** The emitter pool gave this emission a slot. */
+  #start(emission: Emission): void {
+    emission.onPool = true;
+    if (emission.done) return this.#releaseSlot(emission);
+    emission.busy = true;
+    // Never call a listener before emit() returns, even if the pool starts it at once.
+    queueMicrotask(() => this.#run(emission));
+  }
+
+  /** The emitter pool refused this emission (full queue, closed pool) or its signal withdrew it. */
+  #refuse(emission: Emission, reason: unknown): void {
+    if (emission.done) return;
+    const signal = emission.userSignal;
+    if (signal?.aborted && reason === signal.reason) return this.#cancel(emission, reason);
+    emission.errors = this.#fail(emission.errors, emission.event, undefined, reason);
+    this.#finish(emission);
+  }
+
+  #releaseSlot(emission: Emission): void {
+    if (!emission.onPool) return;
+    emission.onPool = false;
+    jobDone(this.#pool!);
+  }
+
   /** Runs listeners from `emission.index` on, until the end or an async listener. */
   #run(emission: Emission): void {
     const { list, event } = emission;
@@ -1437,7 +1456,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     if (!emission.onPool || pending === undefined || pending.pool !== undefined) return;
     emission.abandoned++;
     const settled = (): void => {
-      if (--emission.abandoned === 0 && emission.done) emission.release?.();
+      if (--emission.abandoned === 0 && emission.done) this.#releaseSlot(emission);
     };
     pendingPromise!.then(settled, settled);
   }
@@ -1558,7 +1577,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     if (next !== undefined) next.prev = prev;
     emission.prev = emission.next = undefined;
     this.#inFlight--;
-    if (emission.abandoned === 0) emission.release?.();
+    if (emission.abandoned === 0) this.#releaseSlot(emission);
     emission.resolve!(emission.errors ?? []);
     this.#checkIdle();
   }
