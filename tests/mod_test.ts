@@ -54,3 +54,20 @@ test("deno.json publishes only mod.ts, src/, README and LICENSE", () => {
   assert.equal(config.exports, "./mod.ts");
   assert.deepEqual(config.publish.include, ["mod.ts", "src/", "README.md", "LICENSE"]);
 });
+
+test("every test the README's Guarantees section names exists", () => {
+  const readme = readFileSync(new URL("README.md", root), "utf8");
+  const section = readme.split("## Guarantees")[1].split("\n## ")[0];
+  const names = [...section.replace(/\n\s*/g, " ").matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(names.length >= 20, `found ${names.length} test names`);
+  const tests = readdirSync(new URL("tests/", root))
+    .filter((name) => name.endsWith("_test.ts"))
+    .map((name) => readFileSync(new URL(`tests/${name}`, root), "utf8").replace(/\n\s*/g, " "))
+    .join("\n");
+  for (const name of names) {
+    assert.ok(
+      tests.includes(`test("${name}"`) || tests.includes(`test( "${name}"`),
+      `no test is named "${name}"`,
+    );
+  }
+});
