@@ -90,7 +90,7 @@ async function phase(title: string, separate: boolean): Promise<Record<ClassName
   }, { priority: Priority.Highest });
 
   const emissions: Promise<unknown>[] = [];
-  const track = (name: ClassName, emission: Promise<Error[]>): void => {
+  const track = (name: ClassName, emission: Promise<readonly Error[]>): void => {
     const started = performance.now();
     emissions.push(emission.then(() => figures[name].latencies.push(performance.now() - started)));
   };

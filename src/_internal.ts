@@ -39,8 +39,10 @@ export interface EmitterInternals {
   exactPatterns: number;
   /** Topics with a cached dispatch list. */
   cacheSize: number;
-  /** Listener IDs in use. */
-  ids: number;
+  /** Listeners subscribed. */
+  listeners: number;
+  /** Listener IDs in the ID map (default IDs go in when first read). */
+  indexedIds: number;
   /** `emit()` emissions linked in the in-flight list. */
   inFlightLinked: number;
 }

@@ -68,6 +68,20 @@ export class PatternTrie<T> {
     return count;
   }
 
+  /** Every stored value. */
+  *values(): IterableIterator<T> {
+    const stack: Node<T>[] = [this.#root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node.value !== undefined) yield node.value;
+      if (node.star !== undefined) stack.push(node.star);
+      if (node.double !== undefined) stack.push(node.double);
+      if (node.children !== undefined) {
+        for (const child of node.children.values()) stack.push(child);
+      }
+    }
+  }
+
   /** The value stored for exactly this pattern. */
   get(segments: readonly string[]): T | undefined {
     let node: Node<T> | undefined = this.#root;

@@ -232,26 +232,32 @@ const EMPTY: readonly Registration[] = Object.freeze([]);
 /** What `emitSync()` returns when nothing failed: shared, so frozen. */
 const NO_ERRORS: readonly Error[] = Object.freeze([]);
 
+/** `Registration.state` bits. 0 is the common case: subscribed, plain, not once. */
+const REMOVED = 1;
+const ONCE = 2;
+/** Has its own pool or a timeout: takes the general invocation path. */
+const SPECIAL = 4;
+
 /** A subscribed listener: the handle `on()` returns and the dispatch list entry. */
 class Registration implements Subscription {
-  readonly id: string;
-  readonly pattern: string;
+  /** REMOVED | ONCE | SPECIAL bits: one load and compare on the hot path. */
+  state: number;
   readonly fn: (event: SoireeEvent) => unknown;
   readonly priority: number;
   readonly seq: number;
-  readonly once: boolean;
   readonly pool: Pool | undefined;
   readonly timeout: number;
-  /** Needs the general invocation path (own pool or timeout). */
-  readonly slow: boolean;
-  active = true;
-  entry: PatternEntry;
+  readonly entry: PatternEntry;
   cleanup: (() => void) | undefined = undefined;
+  /** Whether `id` is in the emitter's ID map yet (default IDs go in when first read). */
+  indexed: boolean;
+  readonly #id: string;
   readonly #owner: Soiree<EventMap>;
 
   constructor(
     owner: Soiree<EventMap>,
     id: string,
+    indexed: boolean,
     entry: PatternEntry,
     fn: (event: SoireeEvent) => unknown,
     seq: number,
@@ -261,16 +267,33 @@ class Registration implements Subscription {
     timeout: number,
   ) {
     this.#owner = owner;
-    this.id = id;
+    this.#id = id;
+    this.indexed = indexed;
     this.entry = entry;
-    this.pattern = entry.pattern;
     this.fn = fn;
     this.seq = seq;
     this.priority = priority;
-    this.once = once;
     this.pool = pool;
     this.timeout = timeout;
-    this.slow = pool !== undefined || timeout > 0;
+    this.state = (once ? ONCE : 0) | (pool !== undefined || timeout > 0 ? SPECIAL : 0);
+  }
+
+  get id(): string {
+    if (!this.indexed) indexId(this.#owner, this);
+    return this.#id;
+  }
+
+  /** The ID without indexing it. */
+  get rawId(): string {
+    return this.#id;
+  }
+
+  get pattern(): string {
+    return this.entry.pattern;
+  }
+
+  get active(): boolean {
+    return (this.state & REMOVED) === 0;
   }
 
   off(): boolean {
@@ -286,7 +309,8 @@ class Registration implements Subscription {
 interface PatternEntry {
   readonly pattern: string;
   readonly segments: readonly string[] | undefined;
-  readonly list: Registration[];
+  /** A set: insertion ordered, and removal is O(1) however many listeners there are. */
+  readonly list: Set<Registration>;
   warned: boolean;
 }
 
@@ -312,7 +336,10 @@ class Emission implements EventHost, PoolJob {
   deadline: CancelTimer | undefined = undefined;
   userSignal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
-  resolve: ((errors: Error[]) => void) | undefined = undefined;
+  resolve: ((errors: readonly Error[]) => void) | undefined = undefined;
+  /** Settles the wait for the pending listener; made once per emission, on its first wait. */
+  onValue: ((value: unknown) => void) | undefined = undefined;
+  onError: ((error: unknown) => void) | undefined = undefined;
   /** Set while the emitter pool slot is lent out during a pooled listener. */
   resume: (() => Promise<void>) | undefined = undefined;
   /** Holds a slot of the emitter's pool. */
@@ -404,6 +431,7 @@ function defaultPanicHandler(value: unknown): void {
 
 // Friend access to the emitter's private state from the helpers above.
 let unregister: (owner: Soiree<EventMap>, registration: Registration) => boolean;
+let indexId: (owner: Soiree<EventMap>, registration: Registration) => void;
 let makeEventId: (owner: Soiree<EventMap>) => string;
 let startEmission: (emission: Emission) => void;
 let refuseEmission: (emission: Emission, reason: unknown) => void;
@@ -446,7 +474,9 @@ let refuseEmission: (emission: Emission, reason: unknown) => void;
 export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   #exact = new Map<string, PatternEntry>();
   #trie = new PatternTrie<PatternEntry>();
+  /** Listeners by ID; a default (ULID) ID goes in when first read, as only then can it be used. */
   #byId = new Map<string, Registration>();
+  #count = 0;
   #cache = new Map<string, readonly Registration[]>();
   #seq = 0;
   #errorHandler: ErrorHandler;
@@ -476,6 +506,10 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
 
   static {
     unregister = (owner, registration) => owner.#unregister(registration);
+    indexId = (owner, registration) => {
+      if (registration.active) owner.#byId.set(registration.rawId, registration);
+      registration.indexed = true;
+    };
     makeEventId = (owner) => owner.#eventId();
     startEmission = (emission) => emission.owner.#start(emission);
     refuseEmission = (emission, reason) => emission.owner.#refuse(emission, reason);
@@ -490,7 +524,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
         wildcardPatterns: owner.#trie.size,
         exactPatterns: owner.#exact.size,
         cacheSize: owner.#cache.size,
-        ids: owner.#byId.size,
+        listeners: owner.#count,
+        indexedIds: owner.#byId.size,
         inFlightLinked,
       };
     };
@@ -608,17 +643,18 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
         `Cannot subscribe to ${describeValue(pattern)} as the emitter is closed`,
       );
     }
-    const id = this.#newId();
+    const id = this.#customIds ? this.#newId() : monotonicUlid();
     let entry = kind === EXACT ? this.#exact.get(pattern) : this.#trie.get(pattern.split("."));
     if (entry === undefined) {
       const segments = kind === EXACT ? undefined : pattern.split(".");
-      entry = { pattern, segments, list: [], warned: false };
+      entry = { pattern, segments, list: new Set(), warned: false };
       if (segments === undefined) this.#exact.set(pattern, entry);
       else this.#trie.set(segments, entry);
     }
     const registration = new Registration(
       this as unknown as Soiree<EventMap>,
       id,
+      this.#customIds,
       entry,
       listener as (event: SoireeEvent) => unknown,
       this.#seq++,
@@ -630,11 +666,12 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     if (signal?.aborted) {
       // Subscribed and unsubscribed at once: nothing to store.
       this.#dropEntryIfEmpty(entry);
-      registration.active = false;
+      registration.state |= REMOVED;
       return registration;
     }
-    entry.list.push(registration);
-    this.#byId.set(id, registration);
+    entry.list.add(registration);
+    this.#count++;
+    if (registration.indexed) this.#byId.set(id, registration);
     this.#invalidate(entry);
     if (signal !== undefined) {
       const onAbort = (): void => void registration.off();
@@ -642,10 +679,10 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       registration.cleanup = () => signal.removeEventListener("abort", onAbort);
     }
     const max = this.#maxListeners;
-    if (max > 0 && !entry.warned && entry.list.length > max) {
+    if (max > 0 && !entry.warned && entry.list.size > max) {
       entry.warned = true;
       console.warn(
-        `Soiree: ${entry.list.length} listeners are subscribed to ${
+        `Soiree: ${entry.list.size} listeners are subscribed to ${
           describeValue(pattern)
         }, more than maxListeners (${max}): a likely leak. Raise maxListeners or set it to 0 to silence this.`,
       );
@@ -710,12 +747,12 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * ```
    */
   listenerCount(topicOrPattern?: string): number {
-    if (topicOrPattern === undefined) return this.#byId.size;
+    if (topicOrPattern === undefined) return this.#count;
     const action = "count listeners";
     if (checkPattern(topicOrPattern, action) === EXACT) {
       return this.#lookup(topicOrPattern, action).length;
     }
-    return this.#trie.get(topicOrPattern.split("."))?.list.length ?? 0;
+    return this.#trie.get(topicOrPattern.split("."))?.list.size ?? 0;
   }
 
   /**
@@ -745,8 +782,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * assert.deepEqual(order, ["emit returned", "sent welcome"]);
    * ```
    */
-  emit<K extends keyof E & string>(topic: K, ...args: EmitArgs<E, K>): Promise<Error[]>;
-  emit(topic: string, payload?: unknown, options?: EmitOptions): Promise<Error[]> {
+  emit<K extends keyof E & string>(topic: K, ...args: EmitArgs<E, K>): Promise<readonly Error[]>;
+  emit(topic: string, payload?: unknown, options?: EmitOptions): Promise<readonly Error[]> {
     if (this.#closed) {
       assertTopic(topic, "emit");
       return Promise.resolve([
@@ -770,14 +807,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       const event = eventAccess.create(topic, payload, this.#syncHost);
       return Promise.resolve(this.#fail([], event, undefined, signal.reason)!);
     }
-    if (list.length === 0) return Promise.resolve([]);
+    if (list.length === 0) return Promise.resolve(NO_ERRORS);
     const emission = new Emission(this as unknown as Soiree<EventMap>, topic, payload, list);
     this.#inFlight++;
     const head = this.#head;
     if (head !== undefined) head.prev = emission;
     emission.next = head;
     this.#head = emission;
-    const promise = new Promise<Error[]>((resolve) => (emission.resolve = resolve));
+    const promise = new Promise<readonly Error[]>((resolve) => (emission.resolve = resolve));
     if (signal !== undefined) {
       emission.userSignal = signal;
       const onAbort = (): void => this.#cancel(emission, signal.reason);
@@ -837,34 +874,36 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     let skipped = 0;
     for (; i < length; i++) {
       const registration = list[i];
-      if (!registration.active) {
+      const state = registration.state;
+      let result: unknown;
+      if (state === 0) {
+        try {
+          result = registration.fn(event);
+        } catch (error) {
+          errors = this.#fail(errors, event, registration, error);
+        }
+        if (result !== undefined && result !== null) {
+          errors = this.#syncResult(errors, event, registration, result);
+        }
+      } else if ((state & REMOVED) !== 0) {
         skipped++;
         continue;
-      }
-      if (registration.once) this.#unregister(registration);
-      let result: unknown;
-      try {
-        if (registration.slow) {
-          // Its own signal, so that its timeout aborts only its invocation.
-          eventAccess.resetSignal(event);
-          result = this.#invoke(event, registration, undefined);
-        } else {
-          result = registration.fn(event);
+      } else {
+        if ((state & ONCE) !== 0) this.#unregister(registration);
+        // Its own signal, so that its timeout aborts only its invocation.
+        eventAccess.resetSignal(event);
+        try {
+          result = (state & SPECIAL) !== 0
+            ? this.#invoke(event, registration, undefined)
+            : registration.fn(event);
+        } catch (error) {
+          errors = this.#fail(errors, event, registration, error);
         }
-      } catch (error) {
-        errors = this.#fail(errors, event, registration, error);
-        result = undefined;
-      }
-      if (result !== undefined && result !== null) {
-        if (result instanceof Error) {
-          errors = this.#fail(errors, event, registration, result);
-        } else if (result instanceof Promise) {
-          this.#settleLate(event, registration, result);
-        } else if (typeof (result as PromiseLike<unknown>).then === "function") {
-          this.#settleLate(event, registration, Promise.resolve(result as PromiseLike<unknown>));
+        if (result !== undefined && result !== null) {
+          errors = this.#syncResult(errors, event, registration, result);
         }
+        eventAccess.resetSignal(event);
       }
-      if (registration.slow) eventAccess.resetSignal(event);
       if (event.aborted) {
         this.#aborted++;
         i++;
@@ -1136,7 +1175,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       failed: this.#failed,
       aborted: this.#aborted,
       inFlight: this.#inFlight,
-      listeners: this.#byId.size,
+      listeners: this.#count,
     };
   }
 
@@ -1243,7 +1282,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
         this.#late = 0;
       }
     }
-    for (const registration of [...this.#byId.values()]) this.#unregister(registration);
+    this.#dropAll();
     if (this.#ownsPool) {
       await this.#pool!.close(gaveUp === undefined ? undefined : { timeout: 0 }).catch(
         () => {},
@@ -1298,13 +1337,13 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     const exact = this.#exact.get(topic)?.list;
     let list: Registration[] | readonly Registration[];
     if (this.#trie.size === 0) {
-      list = exact === undefined ? EMPTY : exact.slice();
+      list = exact === undefined ? EMPTY : [...exact];
     } else {
       const entries = this.#trie.match(topic.split("."), []);
       if (exact === undefined && entries.length === 0) list = EMPTY;
-      else if (entries.length === 0) list = exact!.slice();
+      else if (entries.length === 0) list = [...exact!];
       else {
-        const merged: Registration[] = exact === undefined ? [] : exact.slice();
+        const merged: Registration[] = exact === undefined ? [] : [...exact];
         for (const entry of entries) {
           for (const registration of entry.list) merged.push(registration);
         }
@@ -1320,12 +1359,12 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   }
 
   #invalidate(entry: PatternEntry): void {
-    if (entry.segments === undefined && this.#byId.size > 0) this.#cache.delete(entry.pattern);
+    if (entry.segments === undefined && this.#count > 0) this.#cache.delete(entry.pattern);
     else this.#cache.clear();
   }
 
   #dropEntryIfEmpty(entry: PatternEntry): void {
-    if (entry.list.length > 0) return;
+    if (entry.list.size > 0) return;
     if (entry.segments === undefined) {
       if (this.#exact.get(entry.pattern) === entry) this.#exact.delete(entry.pattern);
     } else if (this.#trie.get(entry.segments) === entry) {
@@ -1334,18 +1373,34 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   }
 
   #unregister(registration: Registration): boolean {
-    if (!registration.active) return false;
-    registration.active = false;
+    if ((registration.state & REMOVED) !== 0) return false;
+    registration.state |= REMOVED;
     registration.cleanup?.();
     registration.cleanup = undefined;
     const { entry } = registration;
-    const list = entry.list;
-    const index = list.lastIndexOf(registration);
-    if (index !== -1) list.splice(index, 1);
-    this.#byId.delete(registration.id);
+    entry.list.delete(registration);
+    this.#count--;
+    if (registration.indexed) this.#byId.delete(registration.rawId);
     this.#dropEntryIfEmpty(entry);
     this.#invalidate(entry);
     return true;
+  }
+
+  /** Drops every listener at once (close): linear, not one removal at a time. */
+  #dropAll(): void {
+    for (const entry of [...this.#exact.values(), ...this.#trie.values()]) {
+      for (const registration of entry.list) {
+        registration.state |= REMOVED;
+        registration.cleanup?.();
+        registration.cleanup = undefined;
+      }
+      entry.list.clear();
+    }
+    this.#exact.clear();
+    this.#trie = new PatternTrie<PatternEntry>();
+    this.#byId.clear();
+    this.#cache.clear();
+    this.#count = 0;
   }
 
   /** The emitter pool gave this emission a slot. */
@@ -1379,13 +1434,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     while (emission.index < list.length) {
       if (event.aborted || emission.cancelled) break;
       const registration = list[emission.index++];
-      if (!registration.active) continue;
-      if (registration.once) this.#unregister(registration);
+      const state = registration.state;
+      if ((state & REMOVED) !== 0) continue;
+      if ((state & ONCE) !== 0) this.#unregister(registration);
       this.#delivered++;
       eventAccess.resetSignal(event);
       let result: unknown;
       try {
-        result = registration.slow
+        result = (state & SPECIAL) !== 0
           ? this.#invoke(event, registration, emission)
           : registration.fn(event);
       } catch (error) {
@@ -1406,20 +1462,67 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     this.#finish(emission);
   }
 
+  /** What `emitSync()` does with a listener's result: an `Error` fails, a promise is watched. */
+  #syncResult(
+    errors: Error[] | undefined,
+    event: SoireeEvent,
+    registration: Registration,
+    result: unknown,
+  ): Error[] | undefined {
+    if (result instanceof Error) return this.#fail(errors, event, registration, result);
+    if (result instanceof Promise) this.#settleLate(event, registration, result);
+    else if (typeof (result as PromiseLike<unknown>).then === "function") {
+      this.#settleLate(event, registration, Promise.resolve(result as PromiseLike<unknown>));
+    }
+    return errors;
+  }
+
   /** Invokes a listener that has its own pool or a timeout. */
   #invoke(event: SoireeEvent, registration: Registration, emission: Emission | undefined): unknown {
     const pool = registration.pool;
     if (pool === undefined) return registration.fn(event);
     const signal = event.signal;
     if (emission?.onPool) emission.resume = suspendSlot(this.#pool!);
-    return pool.submit(() => registration.fn(event), { signal });
+    // Removed while its call waited for a slot: never called (a once listener was removed by
+    // this very dispatch, so its call goes ahead).
+    const once = (registration.state & ONCE) !== 0;
+    return pool.submit(
+      () => once || registration.active ? registration.fn(event) : undefined,
+      { signal },
+    );
   }
 
   #wait(emission: Emission, registration: Registration, promise: Promise<unknown>): void {
-    const token = ++emission.token;
     emission.pending = registration;
     emission.pendingPromise = promise;
     emission.busy = false;
+    const ms = registration.timeout;
+    if (ms === 0 && emission.userSignal === undefined && emission.deadline === undefined) {
+      // Nothing but close() can stop this wait early, and that finishes the emission, so one
+      // pair of callbacks per emission serves all its waits: a late call finds it done.
+      if (emission.onValue === undefined) {
+        emission.onValue = (value) => {
+          const pending = emission.pending;
+          if (emission.done || pending === undefined) return;
+          this.#endWait(emission);
+          if (value instanceof Error) {
+            emission.errors = this.#fail(emission.errors, emission.event, pending, value);
+          }
+          this.#continue(emission);
+        };
+        emission.onError = (error) => {
+          const pending = emission.pending;
+          if (emission.done || pending === undefined) return;
+          this.#endWait(emission);
+          emission.errors = this.#fail(emission.errors, emission.event, pending, error);
+          this.#continue(emission);
+        };
+      }
+      promise.then(emission.onValue, emission.onError);
+      return;
+    }
+    // This wait may be given up on while the emission goes on: its callbacks check a token.
+    const token = ++emission.token;
     promise.then((value) => {
       if (emission.token !== token) return;
       this.#endWait(emission);
@@ -1433,7 +1536,6 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       emission.errors = this.#fail(emission.errors, emission.event, registration, error);
       this.#continue(emission);
     });
-    const ms = registration.timeout;
     if (ms > 0) {
       emission.timer = startTimer(ms, () => {
         if (emission.token !== token) return;
@@ -1578,7 +1680,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     emission.prev = emission.next = undefined;
     this.#inFlight--;
     if (emission.abandoned === 0) this.#releaseSlot(emission);
-    emission.resolve!(emission.errors ?? []);
+    emission.resolve!(emission.errors ?? NO_ERRORS);
     this.#checkIdle();
   }
 

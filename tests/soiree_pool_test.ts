@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ListenerError, Pool, PoolClosedError, QueueFullError, Soiree } from "../mod.ts";
+import { type ListenerError, Pool, PoolClosedError, QueueFullError, Soiree } from "../mod.ts";
 
 function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;

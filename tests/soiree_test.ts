@@ -937,14 +937,15 @@ test("removing every listener leaves no trie node, pattern or cache entry behind
     soiree.emitSync(`exact.${i}`);
   }
   const before = emitterAccess.internals(soiree);
-  assert.ok(before.trieNodes > 400 && before.cacheSize > 0 && before.ids === 600);
+  assert.ok(before.trieNodes > 400 && before.cacheSize > 0 && before.listeners === 600);
   for (const subscription of subscriptions) subscription.off();
   assert.deepEqual(emitterAccess.internals(soiree), {
     trieNodes: 0,
     wildcardPatterns: 0,
     exactPatterns: 0,
     cacheSize: 0,
-    ids: 0,
+    listeners: 0,
+    indexedIds: 0,
     inFlightLinked: 0,
   });
 });
