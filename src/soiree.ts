@@ -1064,9 +1064,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     type Result = IteratorResult<Event, undefined>;
     const buffer: Event[] = [];
     let head = 0;
-    let waiting:
-      | { resolve: (result: Result) => void; reject: (error: unknown) => void }
-      | undefined;
+    /** Pending `next()` calls, oldest first; only while the buffer is empty. */
+    const readers: { resolve: (result: Result) => void; reject: (error: unknown) => void }[] = [];
     let ended = false;
     let failure: { reason: unknown } | undefined;
     const stop = (): void => {
@@ -1074,24 +1073,20 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       signal?.removeEventListener("abort", onAbort);
       this.#closeHooks.delete(onClose);
     };
+    const finishReaders = (): void => {
+      for (const reader of readers.splice(0)) reader.resolve({ done: true, value: undefined });
+    };
     const onClose = (): void => {
       ended = true;
       stop();
-      if (waiting !== undefined && head === buffer.length) {
-        waiting.resolve({ done: true, value: undefined });
-        waiting = undefined;
-      }
+      finishReaders();
     };
     const onAbort = (): void => {
       ended = true;
-      failure = { reason: signal!.reason };
       buffer.length = head = 0;
       stop();
-      if (waiting !== undefined) {
-        waiting.reject(signal!.reason);
-        waiting = undefined;
-        failure = undefined;
-      }
+      if (readers.length === 0) failure = { reason: signal!.reason };
+      for (const reader of readers.splice(0)) reader.reject(signal!.reason);
     };
     let subscription: Subscription | undefined;
     if (signal?.aborted) {
@@ -1101,11 +1096,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       ended = true;
     } else {
       subscription = this.on(pattern, (event) => {
-        if (waiting !== undefined) {
-          waiting.resolve({ done: false, value: event as Event });
-          waiting = undefined;
-          return;
-        }
+        const reader = readers.shift();
+        if (reader !== undefined) return reader.resolve({ done: false, value: event as Event });
         if (buffer.length - head >= bufferSize) {
           return new QueueFullError(
             `Cannot buffer the event for the events() iterator of ${
@@ -1131,17 +1123,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
           return Promise.reject(reason);
         }
         if (ended) return Promise.resolve({ done: true, value: undefined });
-        return new Promise<Result>((resolve, reject) => (waiting = { resolve, reject }));
+        return new Promise<Result>((resolve, reject) => void readers.push({ resolve, reject }));
       },
       return: (): Promise<Result> => {
         ended = true;
         buffer.length = head = 0;
         failure = undefined;
         stop();
-        if (waiting !== undefined) {
-          waiting.resolve({ done: true, value: undefined });
-          waiting = undefined;
-        }
+        finishReaders();
         return Promise.resolve({ done: true, value: undefined });
       },
       [Symbol.asyncIterator]() {

@@ -691,3 +691,23 @@ test("an ID generator that throws or repeats itself fails on() cleanly and the e
   assert.deepEqual(emitterAccess.internals(soiree), EMPTY_INTERNALS);
   await soiree.close();
 });
+
+// --- iterators -------------------------------------------------------------------------------
+
+test("events(): next() called again before the last one settled: every call settles, in order", async () => {
+  const soiree = new Soiree();
+  const iterator = soiree.events("a");
+  const settled: string[] = [];
+  const first = iterator.next().then((result) =>
+    void settled.push(`first ${result.value?.payload}`)
+  );
+  const second = iterator.next().then((result) =>
+    void settled.push(`second ${result.value?.payload}`)
+  );
+  soiree.emitSync("a", 1);
+  soiree.emitSync("a", 2);
+  await soiree.close();
+  await flush();
+  assert.deepEqual(settled, ["first 1", "second 2"], "every next() settles, in call order");
+  await Promise.all([first, second]);
+});
