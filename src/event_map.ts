@@ -33,6 +33,14 @@ export type EventMap = { [topic: string]: unknown };
  * Splits a topic or pattern type on ".".
  *
  * @typeParam S The string to split.
+ *
+ * @example Split a topic type
+ * ```ts
+ * import type { SplitTopic } from "@x/soiree";
+ *
+ * const segments: SplitTopic<"user.created"> = ["user", "created"];
+ * void segments;
+ * ```
  */
 export type SplitTopic<S extends string> = S extends `${infer Head}.${infer Rest}`
   ? [Head, ...SplitTopic<Rest>]
@@ -44,6 +52,15 @@ export type SplitTopic<S extends string> = S extends `${infer Head}.${infer Rest
  *
  * @typeParam P The pattern's segments.
  * @typeParam T The topic's segments.
+ *
+ * @example Match at the type level
+ * ```ts
+ * import type { SegmentsMatch } from "@x/soiree";
+ *
+ * const yes: SegmentsMatch<["user", "*"], ["user", "created"]> = true;
+ * const no: SegmentsMatch<["invoice", "**"], ["invoice"]> = false;
+ * void yes, no;
+ * ```
  */
 export type SegmentsMatch<P extends readonly string[], T extends readonly string[]> = P extends
   readonly [infer Head extends string, ...infer Rest extends string[]]

@@ -7,7 +7,20 @@
 
 import { PoolClosedError, QueueFullError } from "./errors.ts";
 
-/** Options for {@linkcode Pool}. */
+/**
+ * Options for {@linkcode Pool}.
+ *
+ * @example Bound a workload class
+ * ```ts
+ * import { Pool, type PoolOptions } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const options: PoolOptions = { concurrency: 2, capacity: 100, whenFull: "reject", name: "uploads" };
+ * const pool = new Pool(options);
+ * assert.equal(pool.concurrency, 2);
+ * await pool.close();
+ * ```
+ */
 export interface PoolOptions {
   /**
    * How many tasks may run at the same time: a positive integer. It can be changed later with
@@ -42,7 +55,23 @@ export interface PoolOptions {
   name?: string;
 }
 
-/** Options for {@linkcode Pool.prototype.submit} and {@linkcode Pool.prototype.trySubmit}. */
+/**
+ * Options for {@linkcode Pool.prototype.submit} and {@linkcode Pool.prototype.trySubmit}.
+ *
+ * @example Withdraw a queued task
+ * ```ts
+ * import { Pool, type PoolSubmitOptions } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = new Pool({ concurrency: 1 });
+ * let release = () => {};
+ * const running = pool.submit(() => new Promise<void>((resolve) => (release = resolve)));
+ * const options: PoolSubmitOptions = { signal: AbortSignal.abort(new Error("not needed")) };
+ * await assert.rejects(pool.submit(() => 1, options), /not needed/);
+ * release();
+ * await running;
+ * ```
+ */
 export interface PoolSubmitOptions {
   /**
    * Withdraws the task if it aborts before the task starts: the task is taken out of the queue,
@@ -54,7 +83,21 @@ export interface PoolSubmitOptions {
   signal?: AbortSignal;
 }
 
-/** Options for {@linkcode Pool.prototype.map}. */
+/**
+ * Options for {@linkcode Pool.prototype.map}.
+ *
+ * @example Stop a mapping
+ * ```ts
+ * import { Pool, type PoolMapOptions } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = new Pool({ concurrency: 2 });
+ * const options: PoolMapOptions = { signal: AbortSignal.abort(new Error("stop")) };
+ * await assert.rejects(async () => {
+ *   for await (const _ of pool.map([1, 2, 3], (n) => n, options)) break;
+ * }, /stop/);
+ * ```
+ */
 export interface PoolMapOptions {
   /**
    * Stops the mapping when it aborts: no new item starts, the items still queued are withdrawn,
@@ -66,7 +109,20 @@ export interface PoolMapOptions {
   signal?: AbortSignal;
 }
 
-/** Options for {@linkcode Pool.prototype.close}. */
+/**
+ * Options for {@linkcode Pool.prototype.close}.
+ *
+ * @example Give up on a stuck task
+ * ```ts
+ * import { Pool, type PoolCloseOptions } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = new Pool({ concurrency: 1 });
+ * void pool.submit(() => new Promise(() => {})); // never settles
+ * const options: PoolCloseOptions = { timeout: 1 };
+ * await assert.rejects(pool.close(options), { name: "TimeoutError" });
+ * ```
+ */
 export interface PoolCloseOptions {
   /**
    * Makes `close()` stop waiting when it aborts: the tasks still queued or blocked are rejected
@@ -89,6 +145,18 @@ export interface PoolCloseOptions {
  *
  * At every moment `submitted === completed + running + waiting + dropped`, and
  * `completed === successful + failed`.
+ *
+ * @example Read the counters
+ * ```ts
+ * import { Pool, type PoolStats } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = new Pool({ concurrency: 1 });
+ * await pool.submit(() => "done");
+ * const stats: PoolStats = pool.stats();
+ * assert.equal(stats.successful, 1);
+ * assert.equal(stats.submitted, stats.completed + stats.running + stats.waiting + stats.dropped);
+ * ```
  */
 export interface PoolStats {
   /**

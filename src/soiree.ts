@@ -29,12 +29,44 @@ import { emitterAccess, eventAccess, type EventHost } from "./_internal.ts";
  *
  * @typeParam P The payload type.
  * @typeParam T The topic type.
+ *
+ * @example A listener that fails by returning an Error
+ * ```ts
+ * import { type Listener, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const check: Listener<number> = (event) =>
+ *   event.payload < 0 ? new Error("negative amount") : undefined;
+ * const soiree = new Soiree<{ "payment.received": number }>();
+ * soiree.on("payment.received", check);
+ * assert.equal(soiree.emitSync("payment.received", -5).length, 1);
+ * ```
  */
 export type Listener<P = unknown, T extends string = string> = (
   event: SoireeEvent<P, T>,
 ) => unknown;
 
-/** Which listener failed: handed to the error handler. */
+/**
+ * Which listener failed: handed to the error handler.
+ *
+ * @example Name the failed listener in a log line
+ * ```ts
+ * import { type ListenerInfo, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const failed: string[] = [];
+ * const soiree = new Soiree({
+ *   errorHandler: (_event, _error, listener?: ListenerInfo) => {
+ *     failed.push(listener?.pattern ?? "(no listener)");
+ *   },
+ * });
+ * soiree.on("job.*", () => {
+ *   throw new Error("boom");
+ * });
+ * soiree.emitSync("job.run");
+ * assert.deepEqual(failed, ["job.*"]);
+ * ```
+ */
 export interface ListenerInfo {
   /** The listener's ID. */
   readonly id: string;
@@ -46,6 +78,19 @@ export interface ListenerInfo {
  * Maps each failure to what the emission reports: return an `Error` to report it, or
  * nothing to swallow it. `listener` is `undefined` when no listener was involved (the
  * emission was refused by a full pool, or its signal aborted before it started).
+ *
+ * @example Swallow one kind of error
+ * ```ts
+ * import { type ErrorHandler, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * class Retryable extends Error {}
+ * const errorHandler: ErrorHandler = (_event, error) =>
+ *   error instanceof Retryable ? undefined : (error as Error);
+ * const soiree = new Soiree({ errorHandler });
+ * soiree.on("a", () => new Retryable("later"));
+ * assert.deepEqual(soiree.emitSync("a"), []);
+ * ```
  */
 export type ErrorHandler = (
   event: SoireeEvent,
@@ -53,10 +98,39 @@ export type ErrorHandler = (
   listener: ListenerInfo | undefined,
 ) => Error | undefined | void;
 
-/** Receives what the failure path cannot deliver; must not throw. */
+/**
+ * Receives what the failure path cannot deliver; must not throw.
+ *
+ * @example Collect what the failure path could not deliver
+ * ```ts
+ * import { type PanicHandler, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const panics: unknown[] = [];
+ * const panicHandler: PanicHandler = (value) => void panics.push(value);
+ * const soiree = new Soiree({ panicHandler });
+ * soiree.on("a", () => Promise.reject(new Error("late")));
+ * soiree.emitSync("a"); // not awaited: the rejection arrives later
+ * await soiree.close();
+ * assert.equal(panics.length, 1);
+ * ```
+ */
 export type PanicHandler = (value: unknown) => void;
 
-/** Options of {@linkcode Soiree}. */
+/**
+ * Options of {@linkcode Soiree}.
+ *
+ * @example Counter IDs and no leak warning
+ * ```ts
+ * import { Soiree, type SoireeOptions } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * let next = 0;
+ * const options: SoireeOptions = { idGenerator: () => `listener-${next++}`, maxListeners: 0 };
+ * const soiree = new Soiree(options);
+ * assert.equal(soiree.on("a", () => {}).id, "listener-0");
+ * ```
+ */
 export interface SoireeOptions {
   /**
    * Maps each listener failure to what `emit()` reports.
@@ -95,7 +169,24 @@ export interface SoireeOptions {
   pool?: Pool | PoolOptions;
 }
 
-/** Options of {@linkcode Soiree.prototype.on}. */
+/**
+ * Options of {@linkcode Soiree.prototype.on}.
+ *
+ * @example Run once, first
+ * ```ts
+ * import { type ListenerOptions, Priority, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * const calls: string[] = [];
+ * soiree.on("boot", () => void calls.push("normal"));
+ * const options: ListenerOptions = { once: true, priority: Priority.Highest };
+ * soiree.on("boot", () => void calls.push("first, once"), options);
+ * soiree.emitSync("boot");
+ * soiree.emitSync("boot");
+ * assert.deepEqual(calls, ["first, once", "normal", "normal"]);
+ * ```
+ */
 export interface ListenerOptions {
   /**
    * Higher runs first; any finite number.
@@ -125,7 +216,21 @@ export interface ListenerOptions {
   timeout?: number;
 }
 
-/** Options of {@linkcode Soiree.prototype.emit}. */
+/**
+ * Options of {@linkcode Soiree.prototype.emit}.
+ *
+ * @example Bound an emission in time
+ * ```ts
+ * import { type EmitOptions, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * soiree.on("report.build", () => new Promise(() => {})); // never settles
+ * const options: EmitOptions = { timeout: 1 };
+ * const [error] = await soiree.emit("report.build", undefined, options);
+ * assert.equal((error.cause as DOMException).name, "TimeoutError");
+ * ```
+ */
 export interface EmitOptions {
   /**
    * Cancels the emission: a listener running then sees `event.signal` abort and is reported
@@ -141,7 +246,23 @@ export interface EmitOptions {
   timeout?: number;
 }
 
-/** Options of {@linkcode Soiree.prototype.close}. */
+/**
+ * Options of {@linkcode Soiree.prototype.close}.
+ *
+ * @example Close within a deadline
+ * ```ts
+ * import { type CloseOptions, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * soiree.on("stuck", () => new Promise(() => {}));
+ * const emission = soiree.emit("stuck");
+ * await Promise.resolve();
+ * const options: CloseOptions = { timeout: 1 };
+ * await assert.rejects(soiree.close(options), { name: "TimeoutError" });
+ * assert.equal((await emission).length, 1);
+ * ```
+ */
 export interface CloseOptions {
   /** Stop waiting when it aborts: in-flight emissions are cancelled with its reason. */
   signal?: AbortSignal;
@@ -149,7 +270,22 @@ export interface CloseOptions {
   timeout?: number;
 }
 
-/** Options of {@linkcode Soiree.prototype.waitFor}. */
+/**
+ * Options of {@linkcode Soiree.prototype.waitFor}.
+ *
+ * @example Wait for a matching event, with a deadline
+ * ```ts
+ * import { Soiree, type WaitForOptions } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * const options: WaitForOptions = { timeout: 1_000, filter: (event) => event.payload === "ok" };
+ * const ready = soiree.waitFor("health.*", options);
+ * soiree.emitSync("health.db", "down");
+ * soiree.emitSync("health.db", "ok");
+ * assert.equal((await ready).payload, "ok");
+ * ```
+ */
 export interface WaitForOptions<P = unknown, T extends string = string> {
   /** Rejects with its reason when it aborts. */
   signal?: AbortSignal;
@@ -165,7 +301,23 @@ export interface WaitForOptions<P = unknown, T extends string = string> {
   priority?: number;
 }
 
-/** Options of {@linkcode Soiree.prototype.events}. */
+/**
+ * Options of {@linkcode Soiree.prototype.events}.
+ *
+ * @example A small buffer
+ * ```ts
+ * import { type EventsOptions, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * const options: EventsOptions = { bufferSize: 1 };
+ * const iterator = soiree.events("tick", options);
+ * soiree.emitSync("tick", 1);
+ * assert.equal(soiree.emitSync("tick", 2).length, 1); // the buffer was full
+ * assert.equal((await iterator.next()).value?.payload, 1);
+ * await iterator.return?.();
+ * ```
+ */
 export interface EventsOptions {
   /** Ends the iteration (the next `next()` rejects with its reason) when it aborts. */
   signal?: AbortSignal;
@@ -185,7 +337,22 @@ export interface EventsOptions {
   priority?: number;
 }
 
-/** A subscription: its ID, and the way to end it. */
+/**
+ * A subscription: its ID, and the way to end it.
+ *
+ * @example End a subscription with using
+ * ```ts
+ * import { Soiree, type Subscription } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * {
+ *   using subscription: Subscription = soiree.on("a", () => {});
+ *   assert.equal(subscription.active, true);
+ * }
+ * assert.equal(soiree.listenerCount(), 0);
+ * ```
+ */
 export interface Subscription extends Disposable {
   /** The listener's ID, from the ID generator. */
   readonly id: string;
@@ -201,7 +368,22 @@ export interface Subscription extends Disposable {
   off(): boolean;
 }
 
-/** Live figures of an emitter; see {@linkcode Soiree.prototype.stats}. */
+/**
+ * Live figures of an emitter; see {@linkcode Soiree.prototype.stats}.
+ *
+ * @example Watch deliveries
+ * ```ts
+ * import { Soiree, type SoireeStats } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * soiree.on("a", () => {});
+ * soiree.on("a", () => {});
+ * soiree.emitSync("a");
+ * const stats: SoireeStats = soiree.stats();
+ * assert.equal(stats.delivered, 2);
+ * ```
+ */
 export interface SoireeStats {
   /** Emissions accepted (`emit` and `emitSync` calls that were not refused). */
   emitted: number;
@@ -217,12 +399,37 @@ export interface SoireeStats {
   listeners: number;
 }
 
-/** The arguments after the topic of `emit()` for topic `K` of event map `E`. */
+/**
+ * The arguments after the topic of `emit()` for topic `K` of event map `E`.
+ *
+ * @example A payload is optional only where the map allows undefined
+ * ```ts
+ * import type { EmitArgs } from "@x/soiree";
+ *
+ * type Events = { "user.created": { name: string }; "system.tick": undefined };
+ * const tick: EmitArgs<Events, "system.tick"> = [];
+ * const created: EmitArgs<Events, "user.created"> = [{ name: "Ada" }, { timeout: 100 }];
+ * // @ts-expect-error the payload of user.created is required
+ * const missing: EmitArgs<Events, "user.created"> = [];
+ * void tick, created, missing;
+ * ```
+ */
 export type EmitArgs<E, K extends keyof E> = undefined extends E[K]
   ? [payload?: E[K], options?: EmitOptions]
   : [payload: E[K], options?: EmitOptions];
 
-/** The arguments after the topic of `emitSync()` for topic `K` of event map `E`. */
+/**
+ * The arguments after the topic of `emitSync()` for topic `K` of event map `E`.
+ *
+ * @example The payload argument of emitSync()
+ * ```ts
+ * import type { EmitSyncArgs } from "@x/soiree";
+ *
+ * type Events = { "user.created": { name: string } };
+ * const args: EmitSyncArgs<Events, "user.created"> = [{ name: "Ada" }];
+ * void args;
+ * ```
+ */
 export type EmitSyncArgs<E, K extends keyof E> = undefined extends E[K] ? [payload?: E[K]]
   : [payload: E[K]];
 

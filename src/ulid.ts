@@ -216,7 +216,7 @@ function checkSeedTime(seedTime: number): number {
 }
 
 /** Fills `digits` with unbiased base32 digits (32 divides 256, so `byte & 31` is uniform). */
-function fillRandom(digits: Uint8Array): void {
+function fillRandom(digits: Uint8Array<ArrayBuffer>): void {
   globalThis.crypto.getRandomValues(digits);
   for (let i = 0; i < digits.length; i++) digits[i] &= MAX_DIGIT;
 }
