@@ -964,7 +964,10 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
 
   /**
    * Emits an event and runs its listeners after this call returns, one after another,
-   * awaiting async ones. With a pool, the emission is one task on it.
+   * awaiting async ones. With a pool, the emission is one task on it; a listener that awaits
+   * another `emit()` of the same emitter then waits for a slot while holding one, so with
+   * every slot held that way none can finish: fire nested emissions and forget them, or give
+   * them their own emitter.
    *
    * @param topic The topic (no wildcards).
    * @param args The payload, then options (`signal`, `timeout`).
@@ -1079,44 +1082,37 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     let errors: Error[] | undefined;
     let i = 0;
     let skipped = 0;
-    for (; i < length; i++) {
-      const registration = list[i];
-      const state = registration.state;
-      let result: unknown;
-      if (state === 0) {
-        try {
-          result = registration.fn(event);
-        } catch (error) {
-          errors = this.#fail(errors, event, registration, error);
+    let aborted = false;
+    // The try wraps the loop, not each call: a throw resumes the loop after the thrower.
+    while (i < length && !aborted) {
+      try {
+        for (; i < length; i++) {
+          const registration = list[i];
+          const state = registration.state;
+          if (state === 0) {
+            const result = registration.fn(event);
+            if (result !== undefined && result !== null) {
+              errors = this.#syncResult(errors, event, registration, result);
+            }
+          } else if ((state & REMOVED) !== 0) {
+            skipped++;
+            continue;
+          } else {
+            errors = this.#invokeSync(errors, event, registration, state);
+          }
+          if (event.aborted) {
+            aborted = true;
+            i++;
+            break;
+          }
         }
-        if (result !== undefined && result !== null) {
-          errors = this.#syncResult(errors, event, registration, result);
-        }
-      } else if ((state & REMOVED) !== 0) {
-        skipped++;
-        continue;
-      } else {
-        if ((state & ONCE) !== 0) this.#unregister(registration);
-        // Its own signal, so that its timeout aborts only its invocation.
-        eventAccess.resetSignal(event);
-        try {
-          result = (state & SPECIAL) !== 0
-            ? this.#invoke(event, registration, undefined)
-            : registration.fn(event);
-        } catch (error) {
-          errors = this.#fail(errors, event, registration, error);
-        }
-        if (result !== undefined && result !== null) {
-          errors = this.#syncResult(errors, event, registration, result);
-        }
-        eventAccess.resetSignal(event);
-      }
-      if (event.aborted) {
-        this.#aborted++;
+      } catch (error) {
+        errors = this.#fail(errors, event, list[i], error);
         i++;
-        break;
+        aborted = event.aborted;
       }
     }
+    if (aborted) this.#aborted++;
     // Counted once, not per listener: the loop is the hot path.
     this.#delivered += i - skipped;
     return errors ?? NO_ERRORS;
@@ -1656,6 +1652,31 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     emission.busy = false;
     if (event.aborted && !emission.cancelled) this.#aborted++;
     this.#finish(emission);
+  }
+
+  /** `emitSync()` for a listener that is `once`, or has its own pool or a timeout. */
+  #invokeSync(
+    errors: Error[] | undefined,
+    event: SoireeEvent,
+    registration: Registration,
+    state: number,
+  ): Error[] | undefined {
+    if ((state & ONCE) !== 0) this.#unregister(registration);
+    // Its own signal, so that its timeout aborts only its invocation.
+    eventAccess.resetSignal(event);
+    let result: unknown;
+    try {
+      result = (state & SPECIAL) !== 0
+        ? this.#invoke(event, registration, undefined)
+        : registration.fn(event);
+    } catch (error) {
+      errors = this.#fail(errors, event, registration, error);
+    }
+    if (result !== undefined && result !== null) {
+      errors = this.#syncResult(errors, event, registration, result);
+    }
+    eventAccess.resetSignal(event);
+    return errors;
   }
 
   /** What `emitSync()` does with a listener's result: an `Error` fails, a promise is watched. */
