@@ -1,5 +1,7 @@
 // Topic and pattern validation. Rules are in the README, "Topics and patterns".
 
+import { describeObject, quote } from "./_describe.ts";
+
 const DOT = 46; // "."
 const STAR = 42; // "*"
 
@@ -8,16 +10,12 @@ export const EXACT = 0;
 /** The pattern has at least one `*` or `**` segment. */
 export const WILDCARD = 1;
 
-function quote(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-}
-
 function received(value: unknown): string {
   if (typeof value === "string") return quote(value);
   if (value === null) return "null";
   if (typeof value === "function") return "a function";
   if (typeof value === "symbol") return `${String(value)} (symbol)`;
-  if (typeof value === "object") return "an object";
+  if (typeof value === "object") return describeObject(value);
   return `${String(value)} (${typeof value})`;
 }
 

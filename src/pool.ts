@@ -6,6 +6,7 @@
  */
 
 import { PoolClosedError, QueueFullError } from "./errors.ts";
+import { describeObject, quote } from "./_describe.ts";
 
 /**
  * Options for {@linkcode Pool}.
@@ -847,7 +848,7 @@ export class Pool implements AsyncDisposable {
    */
   toString(): string {
     return `Pool ${
-      JSON.stringify(this.#name)
+      quote(this.#name)
     } (running ${this.#running}/${this.#concurrency}, waiting ${this.waiting})`;
   }
 
@@ -861,13 +862,13 @@ export class Pool implements AsyncDisposable {
   }
 
   #closedError(): PoolClosedError {
-    return new PoolClosedError(`Cannot submit the task as ${JSON.stringify(this.#name)} is closed`);
+    return new PoolClosedError(`Cannot submit the task as ${quote(this.#name)} is closed`);
   }
 
   #fullError(): QueueFullError {
     return new QueueFullError(
       `Cannot submit the task as the queue of ${
-        JSON.stringify(this.#name)
+        quote(this.#name)
       } is full: ${this.#capacity} waiting`,
     );
   }
@@ -998,7 +999,7 @@ export class Pool implements AsyncDisposable {
   #suspend(): () => Promise<void> {
     if (this.#running === 0) {
       throw new Error(
-        `Cannot suspend a slot of ${JSON.stringify(this.#name)} as none of its tasks is running`,
+        `Cannot suspend a slot of ${quote(this.#name)} as none of its tasks is running`,
       );
     }
     this.#running--;
@@ -1429,7 +1430,7 @@ function checkSignal(action: string, signal: unknown): void {
 function received(value: unknown): string {
   switch (typeof value) {
     case "string":
-      return `${JSON.stringify(value)} (string)`;
+      return `${quote(value)} (string)`;
     case "number":
       return `${Object.is(value, -0) ? "-0" : value} (number)`;
     case "bigint":
@@ -1443,9 +1444,7 @@ function received(value: unknown): string {
       return "a function";
     default: {
       if (value === null) return "null";
-      if (Array.isArray(value)) return "an array";
-      const name = (value as object).constructor?.name;
-      return name && name !== "Object" ? `an instance of ${name}` : "an object";
+      return describeObject(value as object);
     }
   }
 }

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { describeObject, quote } from "./_describe.ts";
+
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const TIME_LENGTH = 10;
 const RANDOM_LENGTH = 16;
@@ -174,7 +176,7 @@ export function decodeTime(id: string): number {
   if (id.length !== ULID_LENGTH) {
     throw new TypeError(
       `Cannot decode the ULID time as 'id' must be ${ULID_LENGTH} characters long: received ${id.length} (${
-        JSON.stringify(id)
+        quote(id)
       })`,
     );
   }
@@ -186,7 +188,7 @@ export function decodeTime(id: string): number {
       throw new TypeError(
         `Cannot decode the ULID time as 'id' has an invalid character ${
           JSON.stringify(id[i])
-        } at index ${i}: received ${JSON.stringify(id)}`,
+        } at index ${i}: received ${quote(id)}`,
       );
     }
     if (i < TIME_LENGTH) time = time * 32 + value;
@@ -194,7 +196,7 @@ export function decodeTime(id: string): number {
   if (time > MAX_TIME) {
     throw new RangeError(
       `Cannot decode the ULID time as it exceeds ${MAX_TIME} (the first character must be 0 to 7): received ${
-        JSON.stringify(id)
+        quote(id)
       }`,
     );
   }
@@ -250,7 +252,8 @@ function encodeDigits(digits: Uint8Array, end: number): string {
 }
 
 function describe(value: unknown): string {
-  return typeof value === "string"
-    ? `string ${JSON.stringify(value)}`
-    : `${typeof value} ${String(value)}`;
+  if (typeof value === "string") return `string ${quote(value)}`;
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object") return value === null ? "object null" : describeObject(value);
+  return `${typeof value} ${String(value)}`;
 }
