@@ -251,7 +251,7 @@ async function pooledWorkload(emits: number): Promise<WorkloadFigures> {
   return { emits, settled, reported, injected, delivered, peakRunning };
 }
 
-test(`${POOLED_EMITS} emits through a pool settle, report every failure and leave the heap as it was`, async () => {
+test("emits through a pool settle, report every failure and leave the heap as it was", async () => {
   await pooledWorkload(20_000); // warm-up: compiled code and lazily made structures
   const before = heapAfterGc();
   const figures = await pooledWorkload(POOLED_EMITS);
