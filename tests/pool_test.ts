@@ -2,38 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Pool, type PoolStats, suspendSlot } from "../src/pool.ts";
 import { PoolClosedError, QueueFullError } from "../src/errors.ts";
+import { type Gate, gate, prng, ticks } from "./_util.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: gates instead of sleeps, microtask delays instead of wall time, a seeded PRNG.
-
-interface Gate {
-  readonly promise: Promise<void>;
-  open(): void;
-}
-
-/** A promise that resolves only when `open()` is called. */
-function gate(): Gate {
-  let open = (): void => {};
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
-
-/** Waits `count` microtask ticks. */
-async function ticks(count: number): Promise<void> {
-  for (let i = 0; i < count; i++) await Promise.resolve();
-}
-
-/** mulberry32: a small seeded PRNG, so random schedules are reproducible. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Asserts the counters add up: submitted = completed + running + waiting + dropped. */
 function assertInvariant(pool: Pool): PoolStats {

@@ -20,6 +20,7 @@ import {
 } from "../mod.ts";
 import { emitterAccess } from "../src/_internal.ts";
 import { PatternTrie } from "../src/_trie.ts";
+import { ticks } from "./_util.ts";
 
 const SEED = readSeed();
 const SCALE = process.env.SOIREE_STRESS === "1" ? 10 : 1;
@@ -36,11 +37,6 @@ function readSeed(): number {
 /** fast-check parameters: this file's seed, and the number of runs scaled for stress. */
 function params(numRuns: number): { seed: number; numRuns: number } {
   return { seed: SEED, numRuns: numRuns * SCALE };
-}
-
-/** Lets every queued microtask (and the ones they queue) run. */
-async function flush(rounds = 10): Promise<void> {
-  for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
 
 // --- the reference matcher -------------------------------------------------------------------
@@ -367,7 +363,7 @@ test("once listeners run once across overlapping random emissions", async () => 
         listeners.forEach(({ pattern, once, async }, i) => {
           soiree.on(pattern, () => {
             counts[i]++;
-            return async ? flush(3) : undefined;
+            return async ? ticks(3) : undefined;
           }, { once });
         });
         // All started before any finishes: the emissions overlap.
@@ -506,7 +502,7 @@ test("Pool keeps its bound, FIFO order and counters for random tasks, failures a
             if (next === 0) continue;
             controllers[op.pick % next].abort(new Error("withdrawn"));
           }
-          await flush();
+          await ticks();
           check();
         }
         // Let everything run to its end: each round ends every task that holds a slot.
@@ -515,7 +511,7 @@ test("Pool keeps its bound, FIFO order and counters for random tasks, failures a
             gates.delete(index);
             end();
           }
-          await flush();
+          await ticks();
           check();
         }
         await pool.onIdle();
@@ -1006,7 +1002,7 @@ test("random sequences of 50,000+ public API calls agree with a model and keep e
               const errors = op.sync
                 ? soiree.emitSync(op.topic, value)
                 : await soiree.emit(op.topic, value);
-              await flush(4); // late rejections of emitSync() reach the panic handler
+              await ticks(4); // late rejections of emitSync() reach the panic handler
               assert.deepEqual(calls, expected.called, `${where}: calls`);
               assert.deepEqual(
                 errors.map((error) => {
@@ -1135,7 +1131,7 @@ test("random sequences of 50,000+ public API calls agree with a model and keep e
           else if (l.kind === "waiter") l.controller!.abort(l.reason = new Error("given up"));
           else await l.iterator!.return!();
         }
-        await flush();
+        await ticks();
         checkInvariants("after removing everything");
         // The last removal also empties the dispatch cache.
         const { cacheSize, ...sizes } = emitterAccess.internals(soiree);

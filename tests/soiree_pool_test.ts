@@ -1,31 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ListenerError, Pool, PoolClosedError, QueueFullError, Soiree } from "../mod.ts";
-
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
-
-/** A seeded PRNG (mulberry32), so failures replay. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function ticks(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await Promise.resolve();
-}
+import { gate, prng, ticks } from "./_util.ts";
 
 test("an emitter pool never runs more emissions than its bound under 10,000 emits", async () => {
   const pool = new Pool({ concurrency: 8 });
   const soiree = new Soiree({ pool });
-  const next = random(42);
+  const next = prng(42);
   let running = 0;
   let peak = 0;
   let calls = 0;

@@ -11,26 +11,7 @@ import {
   type SoireeEvent,
 } from "../mod.ts";
 import { emitterAccess } from "../src/_internal.ts";
-
-/** A promise and the functions that settle it. */
-function gate<T = void>(): {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-} {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Lets every queued microtask (and the ones they queue) run. */
-async function flush(rounds = 10): Promise<void> {
-  for (let i = 0; i < rounds; i++) await Promise.resolve();
-}
+import { gate, ticks } from "./_util.ts";
 
 // --- ordering -------------------------------------------------------------------------------
 
@@ -113,9 +94,9 @@ test("emit() awaits an async listener before starting the next", async () => {
   });
   soiree.on("job", () => void calls.push("second"));
   const done = soiree.emit("job");
-  await flush();
+  await ticks();
   assert.deepEqual(calls, ["first start"]);
-  first.resolve();
+  first.open();
   assert.deepEqual(await done, []);
   assert.deepEqual(calls, ["first start", "first end", "second"]);
 });
@@ -144,9 +125,9 @@ test("a listener removed during an emission is not invoked by it", async () => {
   });
   const second = soiree.on("x", () => void calls.push("second"));
   const done = soiree.emit("x");
-  await flush();
+  await ticks();
   second.off(); // removed while the emission is waiting on the first listener
-  release.resolve();
+  release.open();
   await done;
   assert.deepEqual(calls, ["first"]);
   // and removal by another listener, synchronously
@@ -186,7 +167,7 @@ test("once listeners run at most once across overlapping emissions", async () =>
   });
   soiree.on("slow", () => void calls++, { once: true, priority: Priority.Lowest });
   const emissions = [soiree.emit("slow"), soiree.emit("slow"), soiree.emit("slow")];
-  release.resolve();
+  release.open();
   await Promise.all(emissions);
   assert.equal(calls, 1);
   assert.equal(soiree.listenerCount("slow"), 1);
@@ -237,7 +218,7 @@ test("emitSync() runs listeners before it returns and does not await promises", 
   soiree.on("a", () => void calls.push("sync"));
   assert.deepEqual(soiree.emitSync("a"), []);
   assert.deepEqual(calls, ["async start", "sync"]);
-  release.resolve();
+  release.open();
   await soiree.close();
   assert.deepEqual(calls, ["async start", "sync", "async end"]);
 });
@@ -330,7 +311,7 @@ test("abort() never touches another emission", async () => {
   const first = soiree.emit("a", 1);
   const second = soiree.emit("a", 2);
   await second;
-  release.resolve();
+  release.open();
   await first;
   soiree.emitSync("a", 3);
   assert.deepEqual(calls, [2, 3]);
@@ -476,7 +457,7 @@ test("a rejection after emitSync() returned goes through the error handler to th
     throw late;
   });
   assert.deepEqual(soiree.emitSync("a"), []);
-  release.resolve();
+  release.open();
   await soiree.close();
   assert.deepEqual(handled, [late]);
   assert.deepEqual(panics, [late]);
@@ -707,7 +688,7 @@ test("close() runs every accepted emission before dropping listeners", async () 
   assert.ok(soiree.emitSync("job", 5)[0] instanceof EmitterClosedError);
   assert.throws(() => soiree.on("job", () => {}), EmitterClosedError);
   assert.equal(soiree.listenerCount(), 1, "listeners stay until accepted emissions finish");
-  release.resolve();
+  release.open();
   await closing;
   assert.deepEqual(calls, [1, 2, 3]);
   for (const result of await Promise.all(accepted)) assert.deepEqual(result, []);
@@ -753,7 +734,7 @@ test("close({ timeout }) stops waiting for a stuck listener and settles its emis
   });
   soiree.on("stuck", () => assert.fail("must not run after close gave up"));
   const emission = soiree.emit("stuck");
-  await flush();
+  await ticks();
   await assert.rejects(soiree.close({ timeout: 5 }), { name: "TimeoutError" });
   const errors = await emission;
   assert.equal(errors.length, 1);
@@ -767,7 +748,7 @@ test("close({ signal }) gives up when the signal aborts", async () => {
   const soiree = new Soiree();
   soiree.on("stuck", () => new Promise(() => {}));
   const emission = soiree.emit("stuck");
-  await flush();
+  await ticks();
   const controller = new AbortController();
   const closing = soiree.close({ signal: controller.signal });
   controller.abort(new Error("shutdown now"));
@@ -904,7 +885,7 @@ test("emit({ signal }) cancels the emission with the signal's reason", async () 
   const controller = new AbortController();
   soiree.on("a", () => new Promise(() => {}));
   const emission = soiree.emit("a", 1, { signal: controller.signal });
-  await flush();
+  await ticks();
   controller.abort(new Error("client went away"));
   const [error] = await emission;
   assert.match(error.message, /client went away/);

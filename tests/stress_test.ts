@@ -15,6 +15,7 @@ import {
   type Subscription,
 } from "../mod.ts";
 import { emitterAccess } from "../src/_internal.ts";
+import { prng, ticks } from "./_util.ts";
 
 const STRESS = process.env.SOIREE_STRESS === "1";
 const SEED = readSeed();
@@ -42,23 +43,6 @@ function size(name: string, full: number, ci: number): number {
   const raw = process.env[name];
   if (raw !== undefined && raw !== "") return Number(raw);
   return STRESS ? full : ci;
-}
-
-/** A seeded PRNG (mulberry32): numbers in [0, 1). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** Lets every queued microtask (and the ones they queue) run. */
-async function flush(rounds = 10): Promise<void> {
-  for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
 
 /**
@@ -136,12 +120,12 @@ test(`close({ timeout }) with ${EMISSIONS_AT_CLOSE} emissions queued settles eve
       emission.then(() => void settled++);
       emissions.push(emission);
     }
-    await flush();
+    await ticks();
     const closing = soiree.close({ timeout: 5 });
     const [refused] = await soiree.emit("job", -1);
     assert.ok(refused instanceof EmitterClosedError, `shared=${shared}`);
     await assert.rejects(closing, { name: "TimeoutError" });
-    await flush();
+    await ticks();
     assert.equal(settled, EMISSIONS_AT_CLOSE, "no emit() promise is left pending");
     const results = await Promise.all(emissions);
     const failed = results.filter((errors) => errors.length > 0).length;
@@ -384,7 +368,7 @@ test(`close() with ${EMISSIONS_AT_CLOSE} emissions queued and running runs every
       emission.then(() => void settled++);
       emissions.push(emission);
     }
-    await flush(); // some are running, most are queued
+    await ticks(); // some are running, most are queued
     assert.ok(ran.size < EMISSIONS_AT_CLOSE);
     const closing = soiree.close();
     const [refused] = await soiree.emit("job.late", -1);
@@ -506,7 +490,7 @@ test("listeners that emit, subscribe, unsubscribe and close under load: no deadl
           } else if (r < 0.552) {
             if (emitted > REENTRANT_EMITS / 2 && closing === undefined) closing = soiree.close();
           } else if (r < 0.6) {
-            return flush(2);
+            return ticks(2);
           }
         }, { once, pool: onClass ? classPool : undefined });
       } catch (error) {
@@ -554,7 +538,7 @@ test("a workload-class listener removed while its call waits for a slot is not c
     let calls = 0;
     const subscription = soiree.on("a", () => void calls++, { pool });
     const emission = sync ? Promise.resolve(soiree.emitSync("a")) : soiree.emit("a");
-    await flush(); // the call waits in the pool's queue
+    await ticks(); // the call waits in the pool's queue
     subscription.off();
     release();
     await busy;
@@ -718,7 +702,7 @@ test("events(): next() called again before the last one settled: every call sett
   soiree.emitSync("a", 1);
   soiree.emitSync("a", 2);
   await soiree.close();
-  await flush();
+  await ticks();
   assert.deepEqual(settled, ["first 1", "second 2"], "every next() settles, in call order");
   await Promise.all([first, second]);
 });

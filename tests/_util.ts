@@ -1,0 +1,32 @@
+// Shared test helpers: gates instead of sleeps, microtask ticks instead of wall time, and a
+// seeded PRNG so random schedules replay.
+
+/** A promise that resolves only when `open()` is called. */
+export interface Gate {
+  readonly promise: Promise<void>;
+  open(): void;
+}
+
+/** Makes a {@linkcode Gate}. */
+export function gate(): Gate {
+  let open = (): void => {};
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** Lets `count` rounds of queued microtasks (and the ones they queue) run. */
+export async function ticks(count = 10): Promise<void> {
+  for (let i = 0; i < count; i++) await Promise.resolve();
+}
+
+/** mulberry32: a small seeded PRNG of numbers in [0, 1). */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
