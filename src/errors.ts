@@ -6,6 +6,7 @@
  * @module
  */
 
+import { describeObject } from "./_describe.ts";
 import { describeValue } from "./_topic.ts";
 
 /**
@@ -216,9 +217,7 @@ export class PoolClosedError extends Error {
 
 function describe(value: unknown): string {
   if (value instanceof Error) return value.message;
-  try {
-    return typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  if (typeof value === "string") return value;
+  if (typeof value === "object" && value !== null) return describeObject(value);
+  return describeValue(value);
 }

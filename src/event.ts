@@ -89,6 +89,9 @@ export class SoireeEvent<P = unknown, T extends string = string> {
    * Fires when the current listener should stop: its `timeout` passed, the emission's
    * `signal` aborted or its `timeout` passed, or `close()` gave up waiting. A listener that
    * ignores it keeps its pool slot until it returns.
+   *
+   * The event is shared by the listeners of an emission, and this is the signal of the call
+   * running now: read it before the listener's first `await` (`const { signal } = event;`).
    */
   get signal(): AbortSignal {
     let ctl = this.#ctl;

@@ -195,7 +195,9 @@ export interface ListenerOptions {
    */
   priority?: number;
   /**
-   * Invoke the listener at most once, then unsubscribe it.
+   * Invoke the listener at most once: the emission that starts it unsubscribes it first, so
+   * overlapping emissions cannot call it twice (and a later `off()` finds it already gone, even
+   * while that one call still waits for a slot on its class pool).
    *
    * @default {false}
    */
@@ -385,7 +387,10 @@ export interface Subscription extends Disposable {
  * ```
  */
 export interface SoireeStats {
-  /** Emissions accepted (`emit` and `emitSync` calls that were not refused). */
+  /**
+   * `emit` and `emitSync` calls on an open emitter with a valid topic, including those a full
+   * pool then refused or a signal cancelled at once.
+   */
   emitted: number;
   /** Listener invocations. */
   delivered: number;
@@ -551,6 +556,10 @@ class Emission implements EventHost, PoolJob {
   resume: (() => Promise<void>) | undefined = undefined;
   /** Holds a slot of the emitter's pool. */
   onPool = false;
+  /** Waiting for `resume()` to give the emitter pool slot back. */
+  resuming = false;
+  /** Takes the emission out of the emitter pool's queue when it is cancelled there. */
+  withdraw: AbortController | undefined = undefined;
   /** Running listeners right now, or getting its pool slot back: it will finish itself. */
   busy = false;
   prev: Emission | undefined = undefined;
@@ -1000,8 +1009,6 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
         new EmitterClosedError(`Cannot emit ${describeValue(topic)} as the emitter is closed`),
       ]);
     }
-    let list = this.#cache.get(topic);
-    if (list === undefined) list = this.#lookup(topic, "emit");
     let signal: AbortSignal | undefined;
     let timeout: number | undefined;
     if (options !== undefined) {
@@ -1011,6 +1018,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       assertSignal(signal, "emit");
       assertDuration(timeout, "timeout", "emit");
     }
+    let list = this.#cache.get(topic);
+    if (list === undefined) list = this.#lookup(topic, "emit");
     this.#emitted++;
     if (signal?.aborted) {
       this.#aborted++;
@@ -1039,7 +1048,11 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     }
     const pool = this.#pool;
     if (pool === undefined) queueMicrotask(() => this.#run(emission));
-    else submitJob(pool, emission, signal);
+    else {
+      // Cancelled while queued (signal, timeout, close): the pool drops it and frees its place.
+      emission.withdraw = new AbortController();
+      submitJob(pool, emission, emission.withdraw.signal);
+    }
     return promise;
   }
 
@@ -1316,8 +1329,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     const iterator: AsyncIterableIterator<Event> = {
       next: (): Promise<Result> => {
         if (head < buffer.length) {
-          const value = buffer[head++];
+          const value = buffer[head];
+          // Drop the reference, and compact now and then, so consumed events can be freed.
+          (buffer as (Event | undefined)[])[head++] = undefined;
           if (head === buffer.length) buffer.length = head = 0;
+          else if (head >= 1024 && head * 2 >= buffer.length) {
+            buffer.splice(0, head);
+            head = 0;
+          }
           return Promise.resolve({ done: false, value });
         }
         if (failure !== undefined) {
@@ -1607,8 +1626,6 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   /** The emitter pool refused this emission (full queue, closed pool) or its signal withdrew it. */
   #refuse(emission: Emission, reason: unknown): void {
     if (emission.done) return;
-    const signal = emission.userSignal;
-    if (signal?.aborted && reason === signal.reason) return this.#cancel(emission, reason);
     emission.errors = this.#fail(emission.errors, emission.event, undefined, reason);
     this.#finish(emission);
   }
@@ -1621,6 +1638,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
 
   /** Runs listeners from `emission.index` on, until the end or an async listener. */
   #run(emission: Emission): void {
+    if (emission.done) return;
     const { list, event } = emission;
     emission.busy = true;
     while (emission.index < list.length) {
@@ -1641,13 +1659,22 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
         continue;
       }
       if (result === undefined || result === null) continue;
-      if (result instanceof Promise) {
-        return this.#wait(emission, registration, result);
-      } else if (result instanceof Error) {
+      if (result instanceof Error) {
         emission.errors = this.#fail(emission.errors, event, registration, result);
-      } else if (typeof (result as PromiseLike<unknown>).then === "function") {
-        return this.#wait(emission, registration, Promise.resolve(result as PromiseLike<unknown>));
+        continue;
       }
+      let promise: Promise<unknown>;
+      if (result instanceof Promise && result.constructor === Promise) promise = result;
+      else if (typeof (result as PromiseLike<unknown>).then === "function") {
+        // A foreign thenable (or Promise subclass) may call back twice: adopt it once.
+        promise = Promise.resolve(result as PromiseLike<unknown>);
+      } else continue;
+      // Cancelled while the listener ran: do not wait for what it returned.
+      if (emission.cancelled) {
+        this.#hold(emission, registration, promise);
+        break;
+      }
+      return this.#wait(emission, registration, promise);
     }
     emission.busy = false;
     if (event.aborted && !emission.cancelled) this.#aborted++;
@@ -1699,7 +1726,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     const pool = registration.pool;
     if (pool === undefined) return registration.fn(event);
     const signal = event.signal;
-    if (emission?.onPool) emission.resume = suspendSlot(this.#pool!);
+    // Lend the emitter slot while waiting on the class, unless a listener given up on still
+    // runs on it: then it is not this emission's to lend.
+    if (emission?.onPool && emission.abandoned === 0) emission.resume = suspendSlot(this.#pool!);
     // Removed while its call waited for a slot: never called (a once listener was removed by
     // this very dispatch, so its call goes ahead).
     const once = (registration.state & ONCE) !== 0;
@@ -1755,12 +1784,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     });
     if (ms > 0) {
       emission.timer = startTimer(ms, () => {
-        if (emission.token !== token) return;
+        if (emission.token !== token || emission.done) return;
         const error = timeoutError(`Listener ${registration.id}`, ms);
-        eventAccess.controller(emission.event)?.abort(error);
+        const ctl = eventAccess.controller(emission.event);
         this.#abandon(emission);
         emission.errors = this.#fail(emission.errors, emission.event, registration, error);
-        this.#continue(emission);
+        // Abort handlers run user code (which may cancel the emission): state is settled first.
+        ctl?.abort(error);
+        if (!emission.done) this.#continue(emission);
       });
     }
   }
@@ -1772,12 +1803,22 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   #abandon(emission: Emission): void {
     const { pending, pendingPromise } = emission;
     this.#endWait(emission);
-    if (!emission.onPool || pending === undefined || pending.pool !== undefined) return;
+    if (pending !== undefined) this.#hold(emission, pending, pendingPromise!);
+  }
+
+  /**
+   * Keeps the emitter pool slot held for a listener call the emission no longer waits for,
+   * until that call really returns. A listener on a class pool holds that pool's slot instead.
+   */
+  #hold(emission: Emission, registration: Registration, promise: Promise<unknown>): void {
+    if (!emission.onPool || registration.pool !== undefined) return;
     emission.abandoned++;
     const settled = (): void => {
-      if (--emission.abandoned === 0 && emission.done) this.#releaseSlot(emission);
+      if (--emission.abandoned === 0 && emission.done && !emission.resuming) {
+        this.#releaseSlot(emission);
+      }
     };
-    pendingPromise!.then(settled, settled);
+    promise.then(settled, settled);
   }
 
   #endWait(emission: Emission): void {
@@ -1791,11 +1832,22 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   }
 
   #continue(emission: Emission): void {
-    const resume = emission.resume;
-    if (resume === undefined) return this.#run(emission);
+    if (emission.resume === undefined) return this.#run(emission);
+    this.#reclaim(emission);
+    // Cancelled: settle now rather than after the slot comes back, which may be never.
+    if (emission.cancelled) this.#finish(emission);
+  }
+
+  /** Takes back the emitter pool slot lent during a class listener, then carries on. */
+  #reclaim(emission: Emission): void {
+    const resume = emission.resume!;
     emission.resume = undefined;
-    emission.busy = true;
-    resume().then(() => this.#run(emission));
+    emission.resuming = true;
+    resume().then(() => {
+      emission.resuming = false;
+      if (!emission.done) return this.#run(emission);
+      if (emission.abandoned === 0) this.#releaseSlot(emission);
+    });
   }
 
   /** Watches a promise that `emitSync()` returned without awaiting. */
@@ -1848,7 +1900,13 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       reported = this.#errorHandler(event, error, info) ?? undefined;
     } catch (thrown) {
       this.#panic(thrown);
-      reported = defaultErrorHandler(event, error, info);
+      try {
+        reported = defaultErrorHandler(event, error, info);
+      } catch {
+        reported = new Error("A listener failed and its error could not be described", {
+          cause: error,
+        });
+      }
     }
     if (reported === undefined) return errors;
     if (errors === undefined) return [reported];
@@ -1870,17 +1928,19 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     emission.cancelled = true;
     emission.cancelReason = reason;
     this.#aborted++;
-    eventAccess.controller(emission.event)?.abort(reason);
+    const ctl = eventAccess.controller(emission.event);
     const pending = emission.pending;
     if (pending !== undefined) {
       this.#abandon(emission);
       emission.errors = this.#fail(emission.errors, emission.event, pending, reason);
-      this.#continue(emission);
     } else {
       emission.errors = this.#fail(emission.errors, emission.event, undefined, reason);
-      // A busy emission sees `cancelled` at its next step and finishes itself.
-      if (!emission.busy) this.#finish(emission);
     }
+    // A busy emission (running listeners right now) sees `cancelled` at its next step.
+    if (!emission.busy || emission.resuming) this.#finish(emission);
+    // Abort handlers run user code: the emission's state is settled first.
+    ctl?.abort(reason);
+    emission.withdraw?.abort(reason);
   }
 
   #finish(emission: Emission): void {
@@ -1896,7 +1956,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     if (next !== undefined) next.prev = prev;
     emission.prev = emission.next = undefined;
     this.#inFlight--;
-    if (emission.abandoned === 0) this.#releaseSlot(emission);
+    // A slot lent to a class listener that never came back: take it back, then release it.
+    if (emission.resume !== undefined) this.#reclaim(emission);
+    else if (emission.abandoned === 0 && !emission.resuming) this.#releaseSlot(emission);
     emission.resolve!(emission.errors ?? NO_ERRORS);
     this.#checkIdle();
   }
