@@ -269,3 +269,65 @@ test("stats() counts emitted, delivered, failed, aborted and in flight", async (
   await pending;
   assert.equal(soiree.stats().inFlight, 0);
 });
+
+test("a listener given up on keeps its emitter slot even when a later listener uses a class", async () => {
+  const emitterPool = new Pool({ concurrency: 1 });
+  const uploads = new Pool({ concurrency: 1 });
+  const soiree = new Soiree({ pool: emitterPool });
+  const stubborn = gate();
+  let active = 0;
+  let peak = 0;
+  soiree.on("x", async () => {
+    peak = Math.max(peak, ++active);
+    await stubborn.promise;
+    active--;
+  }, { timeout: 1, priority: 5 });
+  soiree.on("x", () => ticks(3), { pool: uploads });
+  const first = soiree.emit("x");
+  const second = soiree.emit("x");
+  const [errors] = await Promise.all([first]);
+  assert.equal(errors.length, 1, "the first emission timed out its stubborn listener");
+  assert.equal(peak, 1, "the second emission cannot start while the stubborn call runs");
+  assert.equal(emitterPool.running, 1);
+  stubborn.open();
+  await second;
+  assert.equal(peak, 1);
+  await soiree.close();
+});
+
+test("close({ timeout }) settles an emission waiting to get its lent slot back", async () => {
+  const emails = new Pool({ concurrency: 1 });
+  const soiree = new Soiree({ pool: { concurrency: 1 } });
+  const mail = gate();
+  soiree.on("a", () => mail.promise, { pool: emails }); // lends its emitter slot while waiting
+  soiree.on("b", () => new Promise(() => {})); // takes the slot and never gives it back
+  const a = soiree.emit("a");
+  await ticks();
+  const b = soiree.emit("b");
+  await ticks();
+  mail.open(); // a now waits for an emitter slot that b holds forever
+  await ticks();
+  await assert.rejects(soiree.close({ timeout: 1 }), { name: "TimeoutError" });
+  const [aErrors, bErrors] = await Promise.all([a, b]);
+  assert.equal(aErrors.length, 1);
+  assert.equal(bErrors.length, 1);
+  assert.equal(soiree.stats().inFlight, 0);
+});
+
+test("an emission that times out in the pool's queue gives its place back", async () => {
+  const pool = new Pool({ concurrency: 1, capacity: 1, whenFull: "reject" });
+  const soiree = new Soiree({ pool });
+  const slow = gate();
+  soiree.on("slow", () => slow.promise);
+  let ran = 0;
+  soiree.on("x", () => void ran++);
+  const first = soiree.emit("slow");
+  const [timedOut] = await soiree.emit("x", undefined, { timeout: 1 });
+  assert.equal(timedOut.name, "TimeoutError");
+  assert.equal(pool.waiting, 0, "withdrawn from the queue");
+  const next = soiree.emit("x"); // takes the freed place instead of QueueFullError
+  slow.open();
+  assert.deepEqual(await next, []);
+  await first;
+  assert.equal(ran, 1, "the timed-out emission never ran");
+});

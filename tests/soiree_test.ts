@@ -930,3 +930,51 @@ test("removing every listener leaves no trie node, pattern or cache entry behind
     inFlightLinked: 0,
   });
 });
+
+test("a cancel that arrives while a listener runs does not wait for the promise it returns", async () => {
+  const soiree = new Soiree();
+  const controller = new AbortController();
+  soiree.on("a", () => {
+    controller.abort(new Error("cancelled"));
+    return new Promise(() => {});
+  });
+  soiree.on("a", () => assert.fail("must not run"));
+  const [error] = await soiree.emit("a", undefined, { signal: controller.signal });
+  assert.match(error.message, /cancelled/);
+  assert.equal(soiree.stats().inFlight, 0);
+});
+
+test("a thrown value that cannot be described is still reported, never thrown", async () => {
+  const soiree = new Soiree({ panicHandler: () => {} });
+  const hostile: Record<string, unknown> = Object.create(null);
+  hostile.self = hostile;
+  soiree.on("a", () => {
+    throw hostile;
+  });
+  const [syncError] = soiree.emitSync("a");
+  assert.equal(syncError.cause, hostile);
+  const [asyncError] = await soiree.emit("a");
+  assert.equal(asyncError.cause, hostile);
+});
+
+test("events() frees the events its consumer has taken", async () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) {
+    console.log("events() memory check skipped: no forced GC (run with --expose-gc)");
+    return;
+  }
+  const soiree = new Soiree();
+  const iterator = soiree.events("e", { bufferSize: Infinity });
+  const taken: WeakRef<object>[] = [];
+  for (let i = 0; i < 200; i++) soiree.emitSync("e", { i });
+  // Stay one event behind, so the buffer never drains completely.
+  for (let i = 0; i < 199; i++) {
+    taken.push(new WeakRef((await iterator.next()).value!.payload as object));
+  }
+  // WeakRef targets stay alive until the current job ends: let it end, then collect.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  gc();
+  assert.equal(taken.filter((ref) => ref.deref() !== undefined).length, 0);
+  assert.deepEqual((await iterator.next()).value?.payload, { i: 199 });
+  await iterator.return!();
+});
