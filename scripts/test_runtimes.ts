@@ -274,7 +274,13 @@ if (testDependencies.length > 0) {
   ]);
 }
 const bun = await runtime(["npx", "-y", `bun@${RUNTIMES.bun}`]);
-await leg(`bun ${bun.version} (source)`, [...bun.command, "test", "./tests/"], ROOT);
+/** Bun stops a test after 5 s by default; the property and stress tests take longer. */
+const BUN_TIMEOUT = ["--timeout", "120000"];
+await leg(
+  `bun ${bun.version} (source)`,
+  [...bun.command, "test", ...BUN_TIMEOUT, "./tests/"],
+  ROOT,
+);
 // The newest Node strips the types itself; the older ones run the tarball below.
 const newest = RUNTIMES.node[RUNTIMES.node.length - 1];
 const nodeNewest = await node(newest);
@@ -312,7 +318,7 @@ if (pkg) {
   }
   await leg(
     `bun ${bun.version} (tarball)`,
-    [...bun.command, "test", ...built.compiled.map((file) => `./${file}`)],
+    [...bun.command, "test", ...BUN_TIMEOUT, ...built.compiled.map((file) => `./${file}`)],
     scratch,
     notRun,
   );
