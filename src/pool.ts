@@ -7,6 +7,7 @@
 
 import { PoolClosedError, QueueFullError } from "./errors.ts";
 import { describeObject, quote } from "./_describe.ts";
+import { type CancelTimer, startTimer } from "./_timer.ts";
 
 /**
  * Options for {@linkcode Pool}.
@@ -192,7 +193,6 @@ export interface PoolStats {
 }
 
 const DEFAULT_CONCURRENCY = 16;
-const MAX_TIMER_DELAY = 2_147_483_647;
 const MAPPING_ERROR_MESSAGE = "Cannot complete the mapping as an error was thrown from an item";
 
 let suspend: (pool: Pool) => () => Promise<void>;
@@ -775,9 +775,9 @@ export class Pool implements AsyncDisposable {
       return this.#closing = Promise.reject(signal.reason);
     }
     return this.#closing = new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancelTimer: CancelTimer | undefined;
       const finish = (): void => {
-        clearTimeout(timer);
+        cancelTimer?.();
         signal?.removeEventListener("abort", onAbort);
         const index = this.#idleWaiters.indexOf(done);
         if (index !== -1) this.#idleWaiters.splice(index, 1);
@@ -792,20 +792,19 @@ export class Pool implements AsyncDisposable {
         reject(reason);
       };
       const onAbort = (): void => giveUp(signal?.reason);
-      const arm = (delay: number): void => {
-        timer = delay > MAX_TIMER_DELAY
-          ? setTimeout(() => arm(delay - MAX_TIMER_DELAY), MAX_TIMER_DELAY)
-          : setTimeout(() =>
-            giveUp(
-              new DOMException(
-                `Cannot finish closing "${this.#name}" as its tasks did not complete within ${timeout} ms`,
-                "TimeoutError",
-              ),
-            ), delay);
-      };
       this.#idleWaiters.push(done);
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (timeout !== undefined) arm(timeout);
+      if (timeout !== undefined) {
+        cancelTimer = startTimer(timeout, () =>
+          giveUp(
+            new DOMException(
+              `Cannot finish closing ${
+                quote(this.#name)
+              } as its tasks did not complete within ${timeout} ms`,
+              "TimeoutError",
+            ),
+          ));
+      }
     });
   }
 
