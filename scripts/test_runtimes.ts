@@ -125,6 +125,11 @@ function toPackageImports(source: string, name: string): string {
     .replaceAll(
       /(["'])\.\.\/src\/([\w.]+)\.ts\1/g,
       (_, _quote, file) => JSON.stringify(`../node_modules/${name}/src/${file}.js`),
+    )
+    // Shared test helpers (tests/_*.ts) are compiled beside the tests.
+    .replaceAll(
+      /(["'])\.\/(_[\w]+)\.ts\1/g,
+      (_, _quote, file) => JSON.stringify(`./${file}.js`),
     );
 }
 
@@ -215,10 +220,17 @@ async function consumer(pkg: NpmPackageJson, notRun: string[]) {
   }
   await Deno.mkdir(`${scratch}/ts`);
   const files = testFiles.filter((file) => !notRun.includes(file));
+  const helpers = [...Deno.readDirSync(`${ROOT}tests`)]
+    .map((entry) => entry.name)
+    .filter((name) => name.startsWith("_") && name.endsWith(".ts"));
+  for (const file of helpers) {
+    const source = toPackageImports(await Deno.readTextFile(`${ROOT}tests/${file}`), pkg.name);
+    await Deno.writeTextFile(`${scratch}/ts/${file}`, source);
+  }
   const reachIn = [];
   for (const file of files) {
     const source = toPackageImports(await Deno.readTextFile(`${ROOT}tests/${file}`), pkg.name);
-    const left = /(?:from|import\()\s*["'](\.\.?\/(?!node_modules\/)[^"']*)["']/.exec(source);
+    const left = /(?:from|import\()\s*["'](\.\.?\/(?!node_modules\/|_)[^"']*)["']/.exec(source);
     if (left) throw new Error(`tests/${file} still imports ${left[1]} from the repository`);
     if (source.includes(`"../node_modules/${pkg.name}/src/`)) reachIn.push(file);
     await Deno.writeTextFile(`${scratch}/ts/${file}`, source);
