@@ -196,8 +196,22 @@ const DEFAULT_CONCURRENCY = 16;
 const MAPPING_ERROR_MESSAGE = "Cannot complete the mapping as an error was thrown from an item";
 
 let suspend: (pool: Pool) => () => Promise<void>;
-let submitJobImpl: (pool: Pool, job: PoolJob, signal: AbortSignal | undefined) => void;
+let submitJobImpl: (
+  pool: Pool,
+  job: PoolJob,
+  signal: AbortSignal | undefined,
+) => QueuedJob | undefined;
+let withdrawJobImpl: (pool: Pool, ticket: QueuedJob, reason: unknown) => void;
 let jobDoneImpl: (pool: Pool) => void;
+
+/**
+ * A job waiting in a pool's queue, as `submitJob()` returns it: opaque.
+ *
+ * @internal
+ */
+export interface QueuedJob {
+  readonly list: unknown;
+}
 
 /**
  * A task without a promise, for the emitter: the pool calls `start()` once it holds a slot
@@ -248,6 +262,10 @@ export class Pool implements AsyncDisposable {
   static {
     suspend = (pool) => pool.#suspend();
     submitJobImpl = (pool, job, signal) => pool.#submitJob(job, signal);
+    withdrawJobImpl = (pool, ticket, reason) => {
+      pool.#drop(ticket as Entry, reason);
+      pool.#next();
+    };
     jobDoneImpl = (pool) => pool.#onFulfilled(undefined);
   }
 
@@ -897,19 +915,19 @@ export class Pool implements AsyncDisposable {
     throw error;
   };
 
-  #submitJob(job: PoolJob, signal: AbortSignal | undefined): void {
-    if (signal?.aborted) return job.refuse(signal.reason);
-    if (this.#closed) return job.refuse(this.#closedError());
+  #submitJob(job: PoolJob, signal: AbortSignal | undefined): QueuedJob | undefined {
+    if (signal?.aborted) return void job.refuse(signal.reason);
+    if (this.#closed) return void job.refuse(this.#closedError());
     this.#submitted++;
     if (this.#hasFreeSlot()) {
       this.#running++;
-      return job.start();
+      return void job.start();
     }
     let list = this.#queue;
     if (this.#isFull()) {
       if (this.#rejectWhenFull) {
         this.#dropped++;
-        return job.refuse(this.#fullError());
+        return void job.refuse(this.#fullError());
       }
       this.#blocked++;
       list = this.#blockedList;
@@ -918,6 +936,7 @@ export class Pool implements AsyncDisposable {
     entry.job = job;
     this.#watch(entry, signal);
     list.push(entry);
+    return entry;
   }
 
   #enqueue(list: TaskList, task: () => unknown, signal: AbortSignal | undefined): Promise<unknown> {
@@ -1109,8 +1128,25 @@ export function suspendSlot(pool: Pool): () => Promise<void> {
  * @param job What to start, or to refuse.
  * @param signal Withdraws the job if it aborts before it starts.
  */
-export function submitJob(pool: Pool, job: PoolJob, signal?: AbortSignal): void {
-  submitJobImpl(pool, job, signal);
+export function submitJob(
+  pool: Pool,
+  job: PoolJob,
+  signal?: AbortSignal,
+): QueuedJob | undefined {
+  return submitJobImpl(pool, job, signal);
+}
+
+/**
+ * Takes a job out of the queue before it starts, counting it as dropped and refusing it with
+ * `reason`; does nothing once it has started or left.
+ *
+ * @internal For the emitter: an emission cancelled while queued gives its place back.
+ * @param pool The pool the job was submitted to.
+ * @param ticket What `submitJob()` returned.
+ * @param reason Handed to the job's `refuse()`.
+ */
+export function withdrawJob(pool: Pool, ticket: QueuedJob, reason: unknown): void {
+  withdrawJobImpl(pool, ticket, reason);
 }
 
 /**

@@ -15,7 +15,16 @@ import {
   ListenerNotFoundError,
   QueueFullError,
 } from "./errors.ts";
-import { jobDone, Pool, type PoolJob, type PoolOptions, submitJob, suspendSlot } from "./pool.ts";
+import {
+  jobDone,
+  Pool,
+  type PoolJob,
+  type PoolOptions,
+  type QueuedJob,
+  submitJob,
+  suspendSlot,
+  withdrawJob,
+} from "./pool.ts";
 import { Priority } from "./priority.ts";
 import { monotonicUlid } from "./ulid.ts";
 import { assertTopic, checkPattern, describeValue, EXACT } from "./_topic.ts";
@@ -558,8 +567,8 @@ class Emission implements EventHost, PoolJob {
   onPool = false;
   /** Waiting for `resume()` to give the emitter pool slot back. */
   resuming = false;
-  /** Takes the emission out of the emitter pool's queue when it is cancelled there. */
-  withdraw: AbortController | undefined = undefined;
+  /** Its place in the emitter pool's queue, to give back if it is cancelled there. */
+  ticket: QueuedJob | undefined = undefined;
   /** Running listeners right now, or getting its pool slot back: it will finish itself. */
   busy = false;
   prev: Emission | undefined = undefined;
@@ -1048,11 +1057,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     }
     const pool = this.#pool;
     if (pool === undefined) queueMicrotask(() => this.#run(emission));
-    else {
-      // Cancelled while queued (signal, timeout, close): the pool drops it and frees its place.
-      emission.withdraw = new AbortController();
-      submitJob(pool, emission, emission.withdraw.signal);
-    }
+    // Cancelled while queued (signal, timeout, close): #cancel gives its place back.
+    else emission.ticket = submitJob(pool, emission);
     return promise;
   }
 
@@ -1617,6 +1623,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   /** The emitter pool gave this emission a slot. */
   #start(emission: Emission): void {
     emission.onPool = true;
+    emission.ticket = undefined;
     if (emission.done) return this.#releaseSlot(emission);
     emission.busy = true;
     // Never call a listener before emit() returns, even if the pool starts it at once.
@@ -1940,7 +1947,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     if (!emission.busy || emission.resuming) this.#finish(emission);
     // Abort handlers run user code: the emission's state is settled first.
     ctl?.abort(reason);
-    emission.withdraw?.abort(reason);
+    if (emission.ticket !== undefined) withdrawJob(this.#pool!, emission.ticket, reason);
   }
 
   #finish(emission: Emission): void {
