@@ -21,6 +21,7 @@ import {
   ulid,
 } from "../mod.ts";
 import { emitterAccess } from "../src/_internal.ts";
+import { within } from "./_util.ts";
 
 // --- inputs ----------------------------------------------------------------------------------
 
@@ -939,19 +940,6 @@ const PROTOTYPES: object[] = [
 /** The own keys of every built-in prototype a polluted key would land on. */
 function prototypeKeys(): string[] {
   return PROTOTYPES.map((prototype) => Reflect.ownKeys(prototype).map(String).sort().join(","));
-}
-
-/** Resolves with `promise`, or rejects if it is still pending after `ms`: a hang is a failure. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The emitter's sizes that a call which changed nothing leaves alone (the cache may grow). */

@@ -710,19 +710,21 @@ test("close() twice rejects with EmitterAlreadyClosedError", async () => {
 });
 
 test("a listener may close the emitter; the rest of its emission still runs", async () => {
-  const soiree = new Soiree();
-  const calls: string[] = [];
-  let closing: Promise<void> | undefined;
-  soiree.on("a", () => {
-    calls.push("closer");
-    closing = soiree.close();
-  });
-  soiree.on("a", () => void calls.push("after"));
-  const result = await soiree.emit("a");
-  await closing;
-  assert.deepEqual(result, []);
-  assert.deepEqual(calls, ["closer", "after"]);
-  assert.ok((await soiree.emit("a"))[0] instanceof EmitterClosedError);
+  for (const mode of ["emit", "emitSync"] as const) {
+    const soiree = new Soiree();
+    const calls: string[] = [];
+    let closing: Promise<void> | undefined;
+    soiree.on("a", () => {
+      calls.push("closer");
+      closing = soiree.close();
+    });
+    soiree.on("a", () => void calls.push("after"));
+    const result = mode === "emit" ? await soiree.emit("a") : soiree.emitSync("a");
+    await closing;
+    assert.deepEqual(result, [], mode);
+    assert.deepEqual(calls, ["closer", "after"], mode);
+    assert.ok((await soiree.emit("a"))[0] instanceof EmitterClosedError, mode);
+  }
 });
 
 test("close({ timeout }) stops waiting for a stuck listener and settles its emission", async () => {
