@@ -1,6 +1,8 @@
 // Shared test helpers: gates instead of sleeps, microtask ticks instead of wall time, and a
 // seeded PRNG so random schedules replay.
 
+import type { EmitterInternals } from "../src/_internal.ts";
+
 /** A promise that resolves only when `open()` is called. */
 export interface Gate {
   readonly promise: Promise<void>;
@@ -46,3 +48,14 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
     clearTimeout(timer);
   }
 }
+
+/** What `emitterAccess.internals()` reports for an emitter with nothing left in it. */
+export const EMPTY_INTERNALS: EmitterInternals = {
+  trieNodes: 0,
+  wildcardPatterns: 0,
+  exactPatterns: 0,
+  cacheSize: 0,
+  listeners: 0,
+  indexedIds: 0,
+  inFlightLinked: 0,
+};

@@ -21,7 +21,7 @@ import {
   ulid,
 } from "../mod.ts";
 import { emitterAccess } from "../src/_internal.ts";
-import { within } from "./_util.ts";
+import { EMPTY_INTERNALS, within } from "./_util.ts";
 
 // --- inputs ----------------------------------------------------------------------------------
 
@@ -1031,15 +1031,7 @@ async function runRows(rows: Row[]): Promise<string[]> {
   }
   await context.soiree.close();
   await context.pool.close();
-  assert.deepEqual(emitterAccess.internals(context.soiree), {
-    trieNodes: 0,
-    wildcardPatterns: 0,
-    exactPatterns: 0,
-    cacheSize: 0,
-    listeners: 0,
-    indexedIds: 0,
-    inFlightLinked: 0,
-  });
+  assert.deepEqual(emitterAccess.internals(context.soiree), EMPTY_INTERNALS);
   return failures;
 }
 

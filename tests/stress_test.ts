@@ -15,7 +15,7 @@ import {
   type Subscription,
 } from "../mod.ts";
 import { emitterAccess } from "../src/_internal.ts";
-import { prng, ticks, within } from "./_util.ts";
+import { EMPTY_INTERNALS, prng, ticks, within } from "./_util.ts";
 
 const STRESS = process.env.SOIREE_STRESS === "1";
 const SEED = readSeed();
@@ -60,16 +60,6 @@ function referenceMatch(pattern: readonly string[], topic: readonly string[]): b
   };
   return from(0, 0);
 }
-
-const EMPTY_INTERNALS = {
-  trieNodes: 0,
-  wildcardPatterns: 0,
-  exactPatterns: 0,
-  cacheSize: 0,
-  listeners: 0,
-  indexedIds: 0,
-  inFlightLinked: 0,
-};
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
