@@ -20,6 +20,17 @@ import {
   warmUp,
 } from "./_peers.ts";
 
+/** One bench body for Soiree: subscribe and unsubscribe OPS times, reading the ID as a user would. */
+function onOff(emitter: Soiree, pattern: string): () => void {
+  return () => {
+    for (let i = 0; i < OPS; i++) {
+      const subscription = emitter.on(pattern, soireeListener);
+      sink.value ^= subscription.id.length;
+      subscription.off();
+    }
+  };
+}
+
 type Handler = (value: number) => void;
 type Events = { a: Handler; z: Handler };
 const handler: Handler = (value) => {
@@ -64,24 +75,12 @@ const domListener = (event: Event): void => {
     name: "soiree",
     group,
     baseline: true,
-    fn() {
-      for (let i = 0; i < OPS; i++) {
-        const subscription = soiree.on("a", soireeListener);
-        sink.value ^= subscription.id.length;
-        subscription.off();
-      }
-    },
+    fn: onOff(soiree, "a"),
   });
   bench({
     name: "soiree (counter IDs)",
     group,
-    fn() {
-      for (let i = 0; i < OPS; i++) {
-        const subscription = counted.on("a", soireeListener);
-        sink.value ^= subscription.id.length;
-        subscription.off();
-      }
-    },
+    fn: onOff(counted, "a"),
   });
   bench({
     name: "eventemitter3",
@@ -171,13 +170,7 @@ const domListener = (event: Event): void => {
     name: "soiree",
     group,
     baseline: true,
-    fn() {
-      for (let i = 0; i < OPS; i++) {
-        const subscription = soiree.on("a.*.c", soireeListener);
-        sink.value ^= subscription.id.length;
-        subscription.off();
-      }
-    },
+    fn: onOff(soiree, "a.*.c"),
   });
   bench({
     name: "eventemitter2",

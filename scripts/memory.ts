@@ -54,75 +54,39 @@ function gate(): { promise: Promise<void>; open: () => void } {
 
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** Keys for n listeners: one shared topic, or one per listener. */
+const oneTopic = (n: number): string[] => Array.from({ length: n }, () => "topic");
+const topicEach = (n: number): string[] => Array.from({ length: n }, (_, i) => `topic.${i}`);
+const patternEach = (n: number): string[] => Array.from({ length: n }, (_, i) => `topic.${i}.*`);
+
+/** A listener case: subscribe the shared listener n times, to the keys `keys(n)` gives. */
+function listenerCase(
+  name: string,
+  create: () => { on(key: string, fn: () => void): unknown },
+  keys: (n: number) => string[],
+): Case {
+  return {
+    kind: "listener",
+    name,
+    setup(n) {
+      const emitter = create();
+      const names = keys(n);
+      return {
+        add: () => {
+          for (let i = 0; i < n; i++) emitter.on(names[i], listener);
+        },
+        release: () => Promise.resolve(),
+      };
+    },
+  };
+}
+
 const CASES: Case[] = [
-  {
-    kind: "listener",
-    name: "soiree, one topic",
-    setup(n) {
-      const soiree = new Soiree({ maxListeners: 0 });
-      return {
-        add: () => {
-          for (let i = 0; i < n; i++) soiree.on("topic", listener);
-        },
-        release: () => Promise.resolve(),
-      };
-    },
-  },
-  {
-    kind: "listener",
-    name: "soiree, a topic each",
-    setup(n) {
-      const soiree = new Soiree();
-      const topics = Array.from({ length: n }, (_, i) => `topic.${i}`);
-      return {
-        add: () => {
-          for (let i = 0; i < n; i++) soiree.on(topics[i], listener);
-        },
-        release: () => Promise.resolve(),
-      };
-    },
-  },
-  {
-    kind: "listener",
-    name: "soiree, a pattern each (topic.<i>.*)",
-    setup(n) {
-      const soiree = new Soiree();
-      const patterns = Array.from({ length: n }, (_, i) => `topic.${i}.*`);
-      return {
-        add: () => {
-          for (let i = 0; i < n; i++) soiree.on(patterns[i], listener);
-        },
-        release: () => Promise.resolve(),
-      };
-    },
-  },
-  {
-    kind: "listener",
-    name: "eventemitter3, one topic",
-    setup(n) {
-      const ee3 = new EventEmitter3();
-      return {
-        add: () => {
-          for (let i = 0; i < n; i++) ee3.on("topic", listener);
-        },
-        release: () => Promise.resolve(),
-      };
-    },
-  },
-  {
-    kind: "listener",
-    name: "eventemitter3, a topic each",
-    setup(n) {
-      const ee3 = new EventEmitter3();
-      const topics = Array.from({ length: n }, (_, i) => `topic.${i}`);
-      return {
-        add: () => {
-          for (let i = 0; i < n; i++) ee3.on(topics[i], listener);
-        },
-        release: () => Promise.resolve(),
-      };
-    },
-  },
+  listenerCase("soiree, one topic", () => new Soiree({ maxListeners: 0 }), oneTopic),
+  listenerCase("soiree, a topic each", () => new Soiree(), topicEach),
+  listenerCase("soiree, a pattern each (topic.<i>.*)", () => new Soiree(), patternEach),
+  listenerCase("eventemitter3, one topic", () => new EventEmitter3(), oneTopic),
+  listenerCase("eventemitter3, a topic each", () => new EventEmitter3(), topicEach),
   {
     kind: "emission",
     name: "soiree, queued on a pool of 1",
