@@ -10,7 +10,8 @@ export const EXACT = 0;
 /** The pattern has at least one `*` or `**` segment. */
 export const WILDCARD = 1;
 
-function received(value: unknown): string {
+/** Describes a value for an error message, std style: strings quoted and cut short. */
+export function describeValue(value: unknown): string {
   if (typeof value === "string") return quote(value);
   if (value === null) return "null";
   if (typeof value === "function") return "a function";
@@ -28,7 +29,7 @@ function received(value: unknown): string {
 export function assertTopic(topic: unknown, action: string): asserts topic is string {
   if (typeof topic !== "string") {
     throw new TypeError(
-      `Cannot ${action} as 'topic' must be a string: received ${received(topic)}`,
+      `Cannot ${action} as 'topic' must be a string: received ${describeValue(topic)}`,
     );
   }
   const length = topic.length;
@@ -70,7 +71,7 @@ export function assertTopic(topic: unknown, action: string): asserts topic is st
 export function checkPattern(pattern: unknown, action: string): typeof EXACT | typeof WILDCARD {
   if (typeof pattern !== "string") {
     throw new TypeError(
-      `Cannot ${action} as 'pattern' must be a string: received ${received(pattern)}`,
+      `Cannot ${action} as 'pattern' must be a string: received ${describeValue(pattern)}`,
     );
   }
   const length = pattern.length;
@@ -106,9 +107,4 @@ export function checkPattern(pattern: unknown, action: string): typeof EXACT | t
     }
   }
   return kind;
-}
-
-/** Describes a value for an error message, std style. */
-export function describeValue(value: unknown): string {
-  return received(value);
 }
