@@ -30,17 +30,13 @@
  */
 
 export * from "./src/soiree.ts";
-export * from "./src/event.ts";
+export * from "./src/listener.ts";
+export * from "./src/options.ts";
+export { SoireeEvent } from "./src/event.ts";
 export * from "./src/event_map.ts";
 export * from "./src/errors.ts";
 export * from "./src/priority.ts";
 export * from "./src/topic.ts";
-export {
-  Pool,
-  type PoolCloseOptions,
-  type PoolMapOptions,
-  type PoolOptions,
-  type PoolStats,
-  type PoolSubmitOptions,
-} from "./src/pool.ts";
+export * from "./src/pool.ts";
+export * from "./src/pool_options.ts";
 export * from "./src/ulid.ts";

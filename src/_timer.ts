@@ -1,5 +1,5 @@
 // Timers that honour delays above setTimeout's limit (2^31 - 1 ms), which setTimeout would
-// cut to 1 ms.
+// cut to 1 ms, and the TimeoutError they end with. Owns no state of its own.
 
 const MAX_DELAY = 2_147_483_647;
 
@@ -17,4 +17,9 @@ export function startTimer(ms: number, fn: () => void): CancelTimer {
   };
   arm();
   return () => clearTimeout(handle);
+}
+
+/** The `TimeoutError` a timer rejects or aborts with, as `AbortSignal.timeout()` makes it. */
+export function timeoutError(what: string, ms: number): DOMException {
+  return new DOMException(`${what} timed out after ${ms} ms`, "TimeoutError");
 }

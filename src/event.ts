@@ -5,7 +5,31 @@
  */
 
 import { monotonicUlid } from "./ulid.ts";
-import { eventAccess, type EventHost } from "./_internal.ts";
+import type { EventHost } from "./_event_host.ts";
+
+/**
+ * Friend access to an event's private state for the emitter's own modules, filled in by
+ * `SoireeEvent`'s static block. Not part of the public API: `mod.ts` re-exports only
+ * `SoireeEvent` from this file.
+ *
+ * @internal
+ */
+export const eventInternals: {
+  /** Creates an event bound to its emission. */
+  create: (topic: string, payload: unknown, host: EventHost) => SoireeEvent;
+  /** The abort controller behind `event.signal`, if a listener asked for one. */
+  controller: (event: SoireeEvent) => AbortController | undefined;
+  /** Gives the next listener invocation a fresh `event.signal`. */
+  resetSignal: (event: SoireeEvent) => void;
+} = {
+  create: unset,
+  controller: unset,
+  resetSignal: unset,
+};
+
+function unset(): never {
+  throw new Error("unreachable: SoireeEvent is not initialised");
+}
 
 /**
  * One emission, as its listeners see it. The same object is handed to every listener of the
@@ -47,13 +71,13 @@ export class SoireeEvent<P = unknown, T extends string = string> {
   #ctl: AbortController | undefined = undefined;
 
   static {
-    eventAccess.create = (topic, payload, host) => {
+    eventInternals.create = (topic, payload, host) => {
       const event = new SoireeEvent(topic, payload);
       event.#host = host;
       return event;
     };
-    eventAccess.controller = (event) => event.#ctl;
-    eventAccess.resetSignal = (event) => void (event.#ctl = undefined);
+    eventInternals.controller = (event) => event.#ctl;
+    eventInternals.resetSignal = (event) => void (event.#ctl = undefined);
   }
 
   /**

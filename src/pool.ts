@@ -5,227 +5,27 @@
  * @module
  */
 
-import { PoolClosedError, QueueFullError } from "./errors.ts";
-import { describeObject, quote } from "./_describe.ts";
-import { type CancelTimer, startTimer } from "./_timer.ts";
-
-/**
- * Options for {@linkcode Pool}.
- *
- * @example Bound a workload class
- * ```ts
- * import { Pool, type PoolOptions } from "@x/soiree";
- * import assert from "node:assert/strict";
- *
- * const options: PoolOptions = { concurrency: 2, capacity: 100, whenFull: "reject", name: "uploads" };
- * const pool = new Pool(options);
- * assert.equal(pool.concurrency, 2);
- * await pool.close();
- * ```
- */
-export interface PoolOptions {
-  /**
-   * How many tasks may run at the same time: a positive integer. It can be changed later with
-   * {@linkcode Pool.prototype.resize}.
-   *
-   * @default {16}
-   */
-  concurrency?: number;
-  /**
-   * How many tasks may wait in the queue for a slot: a non-negative integer, or `Infinity`. With
-   * `0` a task runs only when a slot is free, and otherwise follows `whenFull`.
-   *
-   * @default {Infinity}
-   */
-  capacity?: number;
-  /**
-   * What a submission that finds the queue full does:
-   *
-   * - `"wait"`: it waits for room in the queue, in FIFO order with the other submissions that
-   *   wait, and is counted in {@linkcode PoolStats.blocked}.
-   * - `"reject"`: its promise rejects at once with {@linkcode QueueFullError}, and it is counted
-   *   in {@linkcode PoolStats.dropped}.
-   *
-   * @default {"wait"}
-   */
-  whenFull?: "wait" | "reject";
-  /**
-   * The pool's name, used in error messages and by `toString()`.
-   *
-   * @default {"pool"}
-   */
-  name?: string;
-}
-
-/**
- * Options for {@linkcode Pool.prototype.submit} and {@linkcode Pool.prototype.trySubmit}.
- *
- * @example Withdraw a queued task
- * ```ts
- * import { Pool, type PoolSubmitOptions } from "@x/soiree";
- * import assert from "node:assert/strict";
- *
- * const pool = new Pool({ concurrency: 1 });
- * let release = () => {};
- * const running = pool.submit(() => new Promise<void>((resolve) => (release = resolve)));
- * const options: PoolSubmitOptions = { signal: AbortSignal.abort(new Error("not needed")) };
- * await assert.rejects(pool.submit(() => 1, options), /not needed/);
- * release();
- * await running;
- * ```
- */
-export interface PoolSubmitOptions {
-  /**
-   * Withdraws the task if it aborts before the task starts: the task is taken out of the queue,
-   * counted in {@linkcode PoolStats.dropped}, and its promise rejects with `signal.reason`. A
-   * task that has started is not affected: pass the signal into the task to stop it.
-   *
-   * @default {undefined}
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * Options for {@linkcode Pool.prototype.map}.
- *
- * @example Stop a mapping
- * ```ts
- * import { Pool, type PoolMapOptions } from "@x/soiree";
- * import assert from "node:assert/strict";
- *
- * const pool = new Pool({ concurrency: 2 });
- * const options: PoolMapOptions = { signal: AbortSignal.abort(new Error("stop")) };
- * await assert.rejects(async () => {
- *   for await (const _ of pool.map([1, 2, 3], (n) => n, options)) break;
- * }, /stop/);
- * ```
- */
-export interface PoolMapOptions {
-  /**
-   * Stops the mapping when it aborts: no new item starts, the items still queued are withdrawn,
-   * the iterable is closed, and the iterator throws `signal.reason` at its next step. Items that
-   * are running go on to the end and hold their slots until then; their results are discarded.
-   *
-   * @default {undefined}
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * Options for {@linkcode Pool.prototype.close}.
- *
- * @example Give up on a stuck task
- * ```ts
- * import { Pool, type PoolCloseOptions } from "@x/soiree";
- * import assert from "node:assert/strict";
- *
- * const pool = new Pool({ concurrency: 1 });
- * void pool.submit(() => new Promise(() => {})); // never settles
- * const options: PoolCloseOptions = { timeout: 1 };
- * await assert.rejects(pool.close(options), { name: "TimeoutError" });
- * ```
- */
-export interface PoolCloseOptions {
-  /**
-   * Makes `close()` stop waiting when it aborts: the tasks still queued or blocked are rejected
-   * with `signal.reason` (and counted as dropped), then `close()` rejects with it.
-   *
-   * @default {undefined}
-   */
-  signal?: AbortSignal;
-  /**
-   * Milliseconds after which `close()` stops waiting, as if `signal` had aborted with a
-   * `DOMException` named `"TimeoutError"`: a non-negative finite number.
-   *
-   * @default {undefined}
-   */
-  timeout?: number;
-}
-
-/**
- * A snapshot of a pool's counters, from {@linkcode Pool.prototype.stats}.
- *
- * At every moment `submitted === completed + running + waiting + dropped`, and
- * `completed === successful + failed`.
- *
- * @example Read the counters
- * ```ts
- * import { Pool, type PoolStats } from "@x/soiree";
- * import assert from "node:assert/strict";
- *
- * const pool = new Pool({ concurrency: 1 });
- * await pool.submit(() => "done");
- * const stats: PoolStats = pool.stats();
- * assert.equal(stats.successful, 1);
- * assert.equal(stats.submitted, stats.completed + stats.running + stats.waiting + stats.dropped);
- * ```
- */
-export interface PoolStats {
-  /**
-   * Tasks the pool accepted: every `submit()` and each item of `map()`, and every `trySubmit()`
-   * that returned a promise. Calls refused at the door are not counted: a pool that is closed, a
-   * signal already aborted, or a `trySubmit()` that returned `undefined`.
-   */
-  submitted: number;
-  /** Tasks holding a slot now. */
-  running: number;
-  /**
-   * Tasks accepted but not holding a slot now: queued, blocked for room in the queue, or
-   * suspended by their emitter.
-   */
-  waiting: number;
-  /**
-   * Submissions that found the queue full and had to wait for room (`whenFull: "wait"`), since
-   * the pool was created. Each is also counted in `waiting` while it waits.
-   */
-  blocked: number;
-  /** Tasks that returned or resolved. */
-  successful: number;
-  /** Tasks that threw or rejected. */
-  failed: number;
-  /** Tasks that finished: `successful + failed`. */
-  completed: number;
-  /**
-   * Accepted tasks that will never run: rejected with `QueueFullError` (`whenFull: "reject"`),
-   * withdrawn by their signal before they started, or rejected when `close()` gave up.
-   */
-  dropped: number;
-}
-
-const DEFAULT_CONCURRENCY = 16;
-const MAPPING_ERROR_MESSAGE = "Cannot complete the mapping as an error was thrown from an item";
-
-let suspend: (pool: Pool) => () => Promise<void>;
-let submitJobImpl: (
-  pool: Pool,
-  job: PoolJob,
-  signal: AbortSignal | undefined,
-) => QueuedJob | undefined;
-let withdrawJobImpl: (pool: Pool, ticket: QueuedJob, reason: unknown) => void;
-let jobDoneImpl: (pool: Pool) => void;
-
-/**
- * A job waiting in a pool's queue, as `submitJob()` returns it: opaque.
- *
- * @internal
- */
-export interface QueuedJob {
-  readonly list: unknown;
-}
-
-/**
- * A task without a promise, for the emitter: the pool calls `start()` once it holds a slot
- * (the job must then call {@linkcode jobDone} exactly once), or `refuse()` with the reason it
- * never will (closed pool, full queue with `whenFull: "reject"`, signal, `close()` giving up).
- *
- * @internal
- */
-export interface PoolJob {
-  /** Runs the job; it holds a slot until it calls `jobDone()`. */
-  start(): void;
-  /** Tells the job it will never start. */
-  refuse(reason: unknown): void;
-}
+import type {
+  PoolCloseOptions,
+  PoolMapOptions,
+  PoolOptions,
+  PoolStats,
+  PoolSubmitOptions,
+} from "./pool_options.ts";
+import { quote } from "./_describe.ts";
+import {
+  checkCloseOptions,
+  checkConcurrency,
+  checkPoolOptions,
+  checkTask,
+  closedError,
+  fullError,
+  idleSuspendError,
+} from "./_pool_checks.ts";
+import { connectPool, type PoolJob, type QueuedJob } from "./_pool_jobs.ts";
+import { mapOnPool } from "./_pool_map.ts";
+import { type Entry, TaskList } from "./_task_queue.ts";
+import { Waiters } from "./_pool_waiters.ts";
 
 /**
  * A bounded-concurrency pool of async tasks: at most `concurrency` run at a time, the others
@@ -260,13 +60,12 @@ export interface PoolJob {
  */
 export class Pool implements AsyncDisposable {
   static {
-    suspend = (pool) => pool.#suspend();
-    submitJobImpl = (pool, job, signal) => pool.#submitJob(job, signal);
-    withdrawJobImpl = (pool, ticket, reason) => {
-      pool.#drop(ticket as Entry, reason);
-      pool.#next();
-    };
-    jobDoneImpl = (pool) => pool.#onFulfilled(undefined);
+    connectPool({
+      suspend: (pool) => pool instanceof Pool ? pool.#suspend() : undefined,
+      submitJob: (pool, job, signal) => (pool as Pool).#submitJob(job, signal),
+      withdrawJob: (pool, ticket, reason) => (pool as Pool).#withdraw(ticket as Entry, reason),
+      jobDone: (pool) => (pool as Pool).#onFulfilled(undefined),
+    });
   }
 
   #name: string;
@@ -277,16 +76,15 @@ export class Pool implements AsyncDisposable {
   #closing: Promise<void> | undefined = undefined;
   #running = 0;
   #suspended = 0;
-  #queue = new TaskList();
-  #blockedList = new TaskList();
+  #queue = new TaskList((entry, reason) => this.#withdraw(entry, reason));
   #resumers: (() => void)[] = [];
   #submitted = 0;
   #successful = 0;
   #failed = 0;
   #dropped = 0;
   #blocked = 0;
-  #idleWaiters: (() => void)[] = [];
-  #emptyWaiters: (() => void)[] = [];
+  #idle = new Waiters();
+  #empty = new Waiters();
 
   /**
    * Creates a pool.
@@ -309,42 +107,7 @@ export class Pool implements AsyncDisposable {
    * ```
    */
   constructor(options?: PoolOptions) {
-    if (options !== undefined && (typeof options !== "object" || options === null)) {
-      throw new TypeError(
-        `Cannot create the pool as 'options' must be an object: received ${received(options)}`,
-      );
-    }
-    const {
-      concurrency = DEFAULT_CONCURRENCY,
-      capacity = Infinity,
-      whenFull = "wait",
-      name = "pool",
-    } = options ?? {};
-    checkConcurrency("create the pool", concurrency);
-    if (typeof capacity !== "number") {
-      throw new TypeError(
-        `Cannot create the pool as 'capacity' must be a number: received ${received(capacity)}`,
-      );
-    }
-    if (capacity !== Infinity && !(Number.isInteger(capacity) && capacity >= 0)) {
-      throw new RangeError(
-        `Cannot create the pool as 'capacity' must be a non-negative integer or Infinity: received ${
-          received(capacity)
-        }`,
-      );
-    }
-    if (whenFull !== "wait" && whenFull !== "reject") {
-      throw new TypeError(
-        `Cannot create the pool as 'whenFull' must be "wait" or "reject": received ${
-          received(whenFull)
-        }`,
-      );
-    }
-    if (typeof name !== "string") {
-      throw new TypeError(
-        `Cannot create the pool as 'name' must be a string: received ${received(name)}`,
-      );
-    }
+    const { concurrency, capacity, whenFull, name } = checkPoolOptions(options);
     this.#concurrency = concurrency;
     this.#capacity = capacity;
     this.#rejectWhenFull = whenFull === "reject";
@@ -404,7 +167,7 @@ export class Pool implements AsyncDisposable {
    * queue, or suspended by their emitter.
    */
   get waiting(): number {
-    return this.#queue.size + this.#blockedList.size + this.#suspended;
+    return this.#queue.size + this.#suspended;
   }
 
   /** Whether `close()` was called. A closed pool refuses new tasks. */
@@ -450,18 +213,17 @@ export class Pool implements AsyncDisposable {
     const signal = options?.signal;
     checkTask(task, signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#closed) return Promise.reject(closedError(this.#name));
     this.#submitted++;
     if (this.#hasFreeSlot()) return this.#run(task) as Promise<Awaited<T>>;
     if (this.#isFull()) {
       if (this.#rejectWhenFull) {
         this.#dropped++;
-        return Promise.reject(this.#fullError());
+        return Promise.reject(fullError(this.#name, this.#capacity));
       }
       this.#blocked++;
-      return this.#enqueue(this.#blockedList, task, signal) as Promise<Awaited<T>>;
     }
-    return this.#enqueue(this.#queue, task, signal) as Promise<Awaited<T>>;
+    return this.#queue.pushTask(task, signal) as Promise<Awaited<T>>;
   }
 
   /**
@@ -499,14 +261,14 @@ export class Pool implements AsyncDisposable {
     const signal = options?.signal;
     checkTask(task, signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#closed) return Promise.reject(closedError(this.#name));
     if (this.#hasFreeSlot()) {
       this.#submitted++;
       return this.#run(task) as Promise<Awaited<T>>;
     }
     if (this.#isFull()) return undefined;
     this.#submitted++;
-    return this.#enqueue(this.#queue, task, signal) as Promise<Awaited<T>>;
+    return this.#queue.pushTask(task, signal) as Promise<Awaited<T>>;
   }
 
   /**
@@ -573,23 +335,7 @@ export class Pool implements AsyncDisposable {
     fn: (item: T) => R | PromiseLike<R>,
     options?: PoolMapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
-    const source = iterable as Partial<Iterable<T> & AsyncIterable<T>> | null | undefined;
-    const isAsync = typeof source?.[Symbol.asyncIterator] === "function";
-    if (!isAsync && typeof source?.[Symbol.iterator] !== "function") {
-      throw new TypeError(
-        `Cannot map the iterable as 'iterable' must be iterable or async iterable: received ${
-          received(iterable)
-        }`,
-      );
-    }
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot map the iterable as 'fn' must be a function: received ${received(fn)}`,
-      );
-    }
-    const signal = options?.signal;
-    checkSignal("map the iterable", signal);
-    return this.#map(iterable, isAsync, fn, signal);
+    return mapOnPool(this, iterable, fn, options);
   }
 
   /**
@@ -656,9 +402,7 @@ export class Pool implements AsyncDisposable {
    */
   onIdle(): Promise<void> {
     if (this.#running === 0 && this.waiting === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.#idleWaiters.push(resolve);
-    });
+    return this.#idle.wait();
   }
 
   /**
@@ -686,9 +430,7 @@ export class Pool implements AsyncDisposable {
    */
   onEmpty(): Promise<void> {
     if (this.waiting === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.#emptyWaiters.push(resolve);
-    });
+    return this.#empty.wait();
   }
 
   /**
@@ -770,21 +512,7 @@ export class Pool implements AsyncDisposable {
   close(options?: PoolCloseOptions): Promise<void> {
     const signal = options?.signal;
     const timeout = options?.timeout;
-    checkSignal("close the pool", signal);
-    if (timeout !== undefined) {
-      if (typeof timeout !== "number") {
-        throw new TypeError(
-          `Cannot close the pool as 'timeout' must be a number: received ${received(timeout)}`,
-        );
-      }
-      if (!(timeout >= 0 && timeout < Infinity)) {
-        throw new RangeError(
-          `Cannot close the pool as 'timeout' must be a non-negative finite number: received ${
-            received(timeout)
-          }`,
-        );
-      }
-    }
+    checkCloseOptions(signal, timeout);
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     if (this.#running === 0 && this.waiting === 0) return this.#closing = Promise.resolve();
@@ -792,38 +520,12 @@ export class Pool implements AsyncDisposable {
       this.#giveUp(signal.reason);
       return this.#closing = Promise.reject(signal.reason);
     }
-    return this.#closing = new Promise<void>((resolve, reject) => {
-      let cancelTimer: CancelTimer | undefined;
-      const finish = (): void => {
-        cancelTimer?.();
-        signal?.removeEventListener("abort", onAbort);
-        const index = this.#idleWaiters.indexOf(done);
-        if (index !== -1) this.#idleWaiters.splice(index, 1);
-      };
-      const done = (): void => {
-        finish();
-        resolve();
-      };
-      const giveUp = (reason: unknown): void => {
-        finish();
-        this.#giveUp(reason);
-        reject(reason);
-      };
-      const onAbort = (): void => giveUp(signal?.reason);
-      this.#idleWaiters.push(done);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      if (timeout !== undefined) {
-        cancelTimer = startTimer(timeout, () =>
-          giveUp(
-            new DOMException(
-              `Cannot finish closing ${
-                quote(this.#name)
-              } as its tasks did not complete within ${timeout} ms`,
-              "TimeoutError",
-            ),
-          ));
-      }
-    });
+    return this.#closing = this.#idle.waitOrGiveUp(
+      this.#name,
+      signal,
+      timeout,
+      (reason) => this.#giveUp(reason),
+    );
   }
 
   /**
@@ -871,23 +573,11 @@ export class Pool implements AsyncDisposable {
 
   #hasFreeSlot(): boolean {
     return this.#running < this.#concurrency && this.#queue.size === 0 &&
-      this.#blockedList.size === 0 && this.#resumers.length === 0;
+      this.#resumers.length === 0;
   }
 
   #isFull(): boolean {
-    return this.#queue.size >= this.#capacity || this.#blockedList.size > 0;
-  }
-
-  #closedError(): PoolClosedError {
-    return new PoolClosedError(`Cannot submit the task as ${quote(this.#name)} is closed`);
-  }
-
-  #fullError(): QueueFullError {
-    return new QueueFullError(
-      `Cannot submit the task as the queue of ${
-        quote(this.#name)
-      } is full: ${this.#capacity} waiting`,
-    );
+    return this.#queue.size >= this.#capacity;
   }
 
   #run(task: () => unknown): Promise<unknown> {
@@ -917,48 +607,23 @@ export class Pool implements AsyncDisposable {
 
   #submitJob(job: PoolJob, signal: AbortSignal | undefined): QueuedJob | undefined {
     if (signal?.aborted) return void job.refuse(signal.reason);
-    if (this.#closed) return void job.refuse(this.#closedError());
+    if (this.#closed) return void job.refuse(closedError(this.#name));
     this.#submitted++;
     if (this.#hasFreeSlot()) {
       this.#running++;
       return void job.start();
     }
-    let list = this.#queue;
     if (this.#isFull()) {
       if (this.#rejectWhenFull) {
         this.#dropped++;
-        return void job.refuse(this.#fullError());
+        return void job.refuse(fullError(this.#name, this.#capacity));
       }
       this.#blocked++;
-      list = this.#blockedList;
     }
-    const entry = new Entry(undefined, undefined, undefined);
-    entry.job = job;
-    this.#watch(entry, signal);
-    list.push(entry);
-    return entry;
+    return this.#queue.pushJob(job, signal);
   }
 
-  #enqueue(list: TaskList, task: () => unknown, signal: AbortSignal | undefined): Promise<unknown> {
-    const promise = new Promise(capture);
-    const entry = new Entry(task, capturedResolve, capturedReject);
-    this.#watch(entry, signal);
-    list.push(entry);
-    return promise;
-  }
-
-  #watch(entry: Entry, signal: AbortSignal | undefined): void {
-    if (signal !== undefined) {
-      entry.signal = signal;
-      entry.onAbort = () => {
-        this.#drop(entry, signal.reason);
-        this.#next();
-      };
-      signal.addEventListener("abort", entry.onAbort, { once: true });
-    }
-  }
-
-  /** Starts queued tasks while slots are free, resumers first, then refills the queue. */
+  /** Starts queued tasks while slots are free, resumers first, then wakes who waits. */
   #next(): void {
     while (this.#running < this.#concurrency) {
       if (this.#resumers.length > 0) {
@@ -967,9 +632,8 @@ export class Pool implements AsyncDisposable {
         this.#resumers.shift()!();
         continue;
       }
-      const entry = this.#queue.shift() ?? this.#blockedList.shift();
+      const entry = this.#queue.shift();
       if (entry === undefined) break;
-      entry.signal?.removeEventListener("abort", entry.onAbort!);
       if (entry.job !== undefined) {
         this.#running++;
         entry.job.start();
@@ -977,49 +641,38 @@ export class Pool implements AsyncDisposable {
         entry.resolve!(this.#run(entry.task!));
       }
     }
-    while (this.#blockedList.size > 0 && this.#queue.size < this.#capacity) {
-      this.#queue.push(this.#blockedList.shift()!);
-    }
-    if (this.#idleWaiters.length > 0 || this.#emptyWaiters.length > 0) this.#notify();
+    if (this.#idle.size > 0 || this.#empty.size > 0) this.#notify();
   }
 
   #notify(): void {
     if (this.waiting > 0) return;
-    if (this.#emptyWaiters.length > 0) {
-      const waiters = this.#emptyWaiters;
-      this.#emptyWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
-    if (this.#running === 0 && this.#idleWaiters.length > 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
+    if (this.#empty.size > 0) this.#empty.wakeAll();
+    if (this.#running === 0 && this.#idle.size > 0) this.#idle.wakeAll();
   }
 
-  /** Takes a task out of its list unstarted, counts it as dropped and rejects it. */
+  /** Withdraws a queued task (its signal aborted, or the emitter gave it up) and goes on. */
+  #withdraw(entry: Entry, reason: unknown): void {
+    this.#drop(entry, reason);
+    this.#next();
+  }
+
+  /** Takes a task out of the queue unstarted, counts it as dropped and rejects it. */
   #drop(entry: Entry, reason: unknown): void {
     if (entry.list === undefined) return;
-    entry.list.remove(entry);
-    entry.signal?.removeEventListener("abort", entry.onAbort!);
+    this.#queue.remove(entry);
     this.#dropped++;
-    if (entry.job !== undefined) entry.job.refuse(reason);
-    else entry.reject!(reason);
+    entry.refuse(reason);
   }
 
   #giveUp(reason: unknown): void {
-    for (const list of [this.#queue, this.#blockedList]) {
-      for (let entry = list.head; entry !== undefined; entry = list.head) this.#drop(entry, reason);
+    for (let entry = this.#queue.head; entry !== undefined; entry = this.#queue.head) {
+      this.#drop(entry, reason);
     }
     this.#next();
   }
 
   #suspend(): () => Promise<void> {
-    if (this.#running === 0) {
-      throw new Error(
-        `Cannot suspend a slot of ${quote(this.#name)} as none of its tasks is running`,
-      );
-    }
+    if (this.#running === 0) throw idleSuspendError(this.#name);
     this.#running--;
     this.#suspended++;
     this.#next();
@@ -1031,455 +684,11 @@ export class Pool implements AsyncDisposable {
     if (this.#running < this.#concurrency && this.#resumers.length === 0) {
       this.#suspended--;
       this.#running++;
-      if (this.#emptyWaiters.length > 0) this.#notify();
+      if (this.#empty.size > 0) this.#notify();
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
       this.#resumers.push(resolve);
     });
-  }
-
-  async *#map<T, R>(
-    iterable: Iterable<T> | AsyncIterable<T>,
-    isAsync: boolean,
-    fn: (item: T) => R | PromiseLike<R>,
-    signal: AbortSignal | undefined,
-  ): AsyncGenerator<Awaited<R>, void, undefined> {
-    signal?.throwIfAborted();
-    if (this.#closed) throw this.#closedError();
-    const mapping = new Mapping(this, iterable, isAsync, fn);
-    const onAbort = (): void => mapping.stop();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      mapping.pump();
-      while (true) {
-        signal?.throwIfAborted();
-        const head = mapping.peek();
-        if (head !== undefined && head.state === FULFILLED) {
-          mapping.shift();
-          mapping.pump();
-          yield head.value as Awaited<R>;
-          continue;
-        }
-        if (head === undefined ? mapping.sourceDone : head.state !== PENDING) {
-          if (head === undefined && !mapping.hasSourceError) return;
-          if (mapping.inFlight === 0) throw mapping.error();
-        }
-        await mapping.changed();
-      }
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      mapping.stop();
-    }
-  }
-}
-
-/**
- * Gives the running task's slot back to the pool and returns `resume()`, which takes a slot
- * again ahead of every queued task.
- *
- * @internal For the emitter: an emission that waits on another pool calls this so that it does
- * not sit on this pool's slot. While suspended, the task counts as waiting, not running, and
- * `close()` still waits for it. `resume()` ignores the queue's capacity and the pool's closed
- * state (the task was already accepted); it may be called more than once and returns the same
- * promise. The task must call and await `resume()` before it returns, exactly as it would
- * release a lock, or the pool's counts go wrong.
- *
- * @param pool The pool whose running task is calling.
- * @returns `resume()`, which resolves once the task holds a slot again.
- * @throws {TypeError} If `pool` is not a {@linkcode Pool}.
- * @throws {Error} If no task of the pool is running.
- *
- * @example Let another task run while waiting elsewhere
- * ```ts
- * import { Pool } from "@x/soiree";
- * import { suspendSlot } from "./pool.ts";
- * import assert from "node:assert/strict";
- *
- * const pool = new Pool({ concurrency: 1 });
- * const order: string[] = [];
- * let release = () => {};
- * const outer = pool.submit(async () => {
- *   const resume = suspendSlot(pool);
- *   await new Promise<void>((resolve) => (release = resolve));
- *   await resume();
- *   order.push("outer");
- * });
- * await pool.submit(() => order.push("inner"));
- * release();
- * await outer;
- * assert.deepEqual(order, ["inner", "outer"]);
- * ```
- */
-export function suspendSlot(pool: Pool): () => Promise<void> {
-  if (!(pool instanceof Pool)) {
-    throw new TypeError(
-      `Cannot suspend a slot as 'pool' must be a Pool: received ${received(pool)}`,
-    );
-  }
-  return suspend(pool);
-}
-
-/**
- * Submits a job: like `submit()`, counted the same way, but with no promise and no closure.
- *
- * @internal For the emitter: each queued emission is its own job.
- * @param pool The pool.
- * @param job What to start, or to refuse.
- * @param signal Withdraws the job if it aborts before it starts.
- */
-export function submitJob(
-  pool: Pool,
-  job: PoolJob,
-  signal?: AbortSignal,
-): QueuedJob | undefined {
-  return submitJobImpl(pool, job, signal);
-}
-
-/**
- * Takes a job out of the queue before it starts, counting it as dropped and refusing it with
- * `reason`; does nothing once it has started or left.
- *
- * @internal For the emitter: an emission cancelled while queued gives its place back.
- * @param pool The pool the job was submitted to.
- * @param ticket What `submitJob()` returned.
- * @param reason Handed to the job's `refuse()`.
- */
-export function withdrawJob(pool: Pool, ticket: QueuedJob, reason: unknown): void {
-  withdrawJobImpl(pool, ticket, reason);
-}
-
-/**
- * Frees the slot of a job that `start()` ran, counting it as successful.
- *
- * @internal
- * @param pool The pool the job ran on.
- */
-export function jobDone(pool: Pool): void {
-  jobDoneImpl(pool);
-}
-
-/** A task that waits in the queue, or for room in it: a node of a {@linkcode TaskList}. */
-class Entry {
-  task: (() => unknown) | undefined;
-  resolve: ((value: unknown) => void) | undefined;
-  reject: ((reason: unknown) => void) | undefined;
-  /** Set instead of the three above for a job. */
-  job: PoolJob | undefined = undefined;
-  signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
-  list: TaskList | undefined = undefined;
-  prev: Entry | undefined = undefined;
-  next: Entry | undefined = undefined;
-
-  constructor(
-    task: (() => unknown) | undefined,
-    resolve: ((value: unknown) => void) | undefined,
-    reject: ((reason: unknown) => void) | undefined,
-  ) {
-    this.task = task;
-    this.resolve = resolve;
-    this.reject = reject;
-  }
-}
-
-/** A FIFO doubly linked list of entries, so a withdrawn task leaves in O(1). */
-class TaskList {
-  head: Entry | undefined = undefined;
-  tail: Entry | undefined = undefined;
-  size = 0;
-
-  push(entry: Entry): void {
-    entry.list = this;
-    entry.prev = this.tail;
-    if (this.tail === undefined) this.head = entry;
-    else this.tail.next = entry;
-    this.tail = entry;
-    this.size++;
-  }
-
-  shift(): Entry | undefined {
-    const entry = this.head;
-    if (entry !== undefined) this.remove(entry);
-    return entry;
-  }
-
-  remove(entry: Entry): void {
-    const { prev, next } = entry;
-    if (prev === undefined) this.head = next;
-    else prev.next = next;
-    if (next === undefined) this.tail = prev;
-    else next.prev = prev;
-    entry.list = entry.prev = entry.next = undefined;
-    this.size--;
-  }
-}
-
-let capturedResolve: (value: unknown) => void;
-let capturedReject: (reason: unknown) => void;
-
-/** A shared promise executor, so that queueing a task allocates no closure for it. */
-function capture(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-
-const PENDING = 0;
-const FULFILLED = 1;
-const REJECTED = 2;
-const WITHDRAWN = 3;
-
-/** One item of a mapping, in input order. */
-class MapItem {
-  state: number = PENDING;
-  value: unknown = undefined;
-  started = false;
-}
-
-/** The state of one `Pool.map()` call: what is in flight, what is ready, why it stopped. */
-class Mapping<T, R> {
-  readonly pool: Pool;
-  readonly fn: (item: T) => R | PromiseLike<R>;
-  readonly iterator: Iterator<T> | AsyncIterator<T>;
-  readonly isAsync: boolean;
-  readonly controller: AbortController = new AbortController();
-  readonly submitOptions: PoolSubmitOptions = { signal: this.controller.signal };
-  items: (MapItem | undefined)[] = [];
-  head = 0;
-  inFlight = 0;
-  pulling = false;
-  sourceDone = false;
-  stopped = false;
-  hasSourceError = false;
-  sourceError: unknown = undefined;
-  wake: (() => void) | undefined = undefined;
-
-  constructor(
-    pool: Pool,
-    iterable: Iterable<T> | AsyncIterable<T>,
-    isAsync: boolean,
-    fn: (item: T) => R | PromiseLike<R>,
-  ) {
-    this.pool = pool;
-    this.fn = fn;
-    this.isAsync = isAsync;
-    this.iterator = isAsync
-      ? (iterable as AsyncIterable<T>)[Symbol.asyncIterator]()
-      : (iterable as Iterable<T>)[Symbol.iterator]();
-  }
-
-  peek(): MapItem | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): void {
-    this.items[this.head++] = undefined;
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  /** Resolves at the next change: an item settles, the source moves, or the mapping stops. */
-  changed(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.wake = resolve;
-    });
-  }
-
-  notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-
-  /** Pulls and submits items while fewer than `concurrency` are in flight and as many ready. */
-  pump(): void {
-    while (
-      !this.stopped && !this.sourceDone && !this.pulling &&
-      this.inFlight < this.pool.concurrency &&
-      this.items.length - this.head - this.inFlight < this.pool.concurrency
-    ) {
-      if (this.isAsync) {
-        this.pulling = true;
-        let next: Promise<IteratorResult<T>>;
-        try {
-          next = Promise.resolve(this.iterator.next());
-        } catch (error) {
-          this.sourceFailed(error);
-          return;
-        }
-        next.then(this.#onPulled, (error) => this.sourceFailed(error));
-        return;
-      }
-      let result: IteratorResult<T>;
-      try {
-        result = (this.iterator as Iterator<T>).next();
-        if (!this.#accept(result)) return;
-      } catch (error) {
-        this.sourceFailed(error);
-        return;
-      }
-    }
-  }
-
-  #onPulled = (result: IteratorResult<T>): void => {
-    this.pulling = false;
-    if (this.stopped) {
-      if (!this.hasSourceError && !result?.done) this.closeIterator();
-      return;
-    }
-    try {
-      if (!this.#accept(result)) return;
-    } catch (error) {
-      this.sourceFailed(error);
-      return;
-    }
-    this.pump();
-  };
-
-  /** Takes one result of the source; returns whether the source goes on. */
-  #accept(result: IteratorResult<T>): boolean {
-    if (typeof result !== "object" || result === null) {
-      throw new TypeError(`Iterator result ${received(result)} is not an object`);
-    }
-    if (result.done) {
-      this.sourceDone = true;
-      this.notify();
-      return false;
-    }
-    this.launch(result.value);
-    return true;
-  }
-
-  launch(value: T): void {
-    const item = new MapItem();
-    const fn = this.fn;
-    this.items.push(item);
-    this.inFlight++;
-    this.pool.submit(async () => {
-      item.started = true;
-      try {
-        return await fn(value);
-      } catch (error) {
-        // Stop before the pool hands this slot to the next queued item of the mapping.
-        this.stop();
-        throw error;
-      }
-    }, this.submitOptions).then(
-      (result) => this.settle(item, FULFILLED, result),
-      (error) => this.settle(item, REJECTED, error),
-    );
-  }
-
-  settle(item: MapItem, state: number, value: unknown): void {
-    this.inFlight--;
-    if (state === REJECTED && !item.started && this.stopped) {
-      item.state = WITHDRAWN;
-    } else {
-      item.state = state;
-      item.value = value;
-    }
-    if (item.state === REJECTED) this.stop();
-    else this.pump();
-    this.notify();
-  }
-
-  sourceFailed(error: unknown): void {
-    this.pulling = false;
-    this.sourceDone = true;
-    this.hasSourceError = true;
-    this.sourceError = error;
-    this.stop();
-  }
-
-  /** Starts no new item, withdraws the queued ones and closes the source. */
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.controller.abort();
-    if (!this.sourceDone) {
-      this.sourceDone = true;
-      if (!this.pulling) this.closeIterator();
-    }
-    this.notify();
-  }
-
-  closeIterator(): void {
-    try {
-      const result = this.iterator.return?.();
-      if (this.isAsync) Promise.resolve(result).catch(() => {});
-    } catch {
-      // The mapping is over: an error from closing the source has nowhere to go.
-    }
-  }
-
-  /** What the mapping throws: the errors of the failed items and of the source. */
-  error(): unknown {
-    const errors: unknown[] = [];
-    for (let index = this.head; index < this.items.length; index++) {
-      const item = this.items[index]!;
-      if (item.state === REJECTED) errors.push(item.value);
-    }
-    if (this.hasSourceError) {
-      if (errors.length === 0) return this.sourceError;
-      errors.push(this.sourceError);
-    }
-    return new AggregateError(errors, MAPPING_ERROR_MESSAGE);
-  }
-}
-
-function checkConcurrency(action: string, concurrency: unknown): asserts concurrency is number {
-  if (typeof concurrency !== "number") {
-    throw new TypeError(
-      `Cannot ${action} as 'concurrency' must be a number: received ${received(concurrency)}`,
-    );
-  }
-  if (!(Number.isInteger(concurrency) && concurrency > 0)) {
-    throw new RangeError(
-      `Cannot ${action} as 'concurrency' must be a positive integer: received ${
-        received(concurrency)
-      }`,
-    );
-  }
-}
-
-function checkTask(task: unknown, signal: unknown): void {
-  if (typeof task !== "function") {
-    throw new TypeError(
-      `Cannot submit the task as 'task' must be a function: received ${received(task)}`,
-    );
-  }
-  if (signal !== undefined) checkSignal("submit the task", signal);
-}
-
-function checkSignal(action: string, signal: unknown): void {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot ${action} as 'signal' must be an AbortSignal: received ${received(signal)}`,
-    );
-  }
-}
-
-/** Describes a value for an error message: `0 (number)`, `"drop" (string)`, `null`. */
-function received(value: unknown): string {
-  switch (typeof value) {
-    case "string":
-      return `${quote(value)} (string)`;
-    case "number":
-      return `${Object.is(value, -0) ? "-0" : value} (number)`;
-    case "bigint":
-      return `${value}n (bigint)`;
-    case "boolean":
-    case "symbol":
-      return `${String(value)} (${typeof value})`;
-    case "undefined":
-      return "undefined";
-    case "function":
-      return "a function";
-    default: {
-      if (value === null) return "null";
-      return describeObject(value as object);
-    }
   }
 }

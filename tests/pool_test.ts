@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Pool, type PoolStats, suspendSlot } from "../src/pool.ts";
+import { Pool } from "../src/pool.ts";
+import type { PoolStats } from "../src/pool_options.ts";
+import { suspendSlot } from "../src/_pool_jobs.ts";
 import { PoolClosedError, QueueFullError } from "../src/errors.ts";
 import { type Gate, gate, prng, ticks } from "./_util.ts";
 

@@ -1,0 +1,55 @@
+// Argument checks of the emitter's public methods: each throws a TypeError or RangeError that
+// names the option, what was expected and what arrived, before any side effect. Pure: no state.
+
+import { describeValue } from "./_topic.ts";
+import { Priority } from "./priority.ts";
+
+/** Throws unless `value` is `undefined` or a finite number of milliseconds from 0 up. */
+export function assertDuration(value: unknown, name: string, action: string): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be a finite number of milliseconds from 0 up: received ${
+        describeValue(value)
+      }`,
+    );
+  }
+}
+
+/** Throws unless `value` is `undefined` or an `AbortSignal`. */
+export function assertSignal(value: unknown, action: string): void {
+  if (value !== undefined && !(value instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${action} as 'signal' must be an AbortSignal: received ${describeValue(value)}`,
+    );
+  }
+}
+
+/** The priority option, `Priority.Normal` when absent; throws unless it is a finite number. */
+export function assertPriority(value: unknown, action: string): number {
+  if (value === undefined) return Priority.Normal;
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Cannot ${action} as 'priority' must be a finite number: received ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Throws unless `value` is `undefined` or an object. */
+export function assertOptionsObject(value: unknown, action: string): void {
+  if (value !== undefined && (value === null || typeof value !== "object")) {
+    throw new TypeError(
+      `Cannot ${action} as 'options' must be an object: received ${describeValue(value)}`,
+    );
+  }
+}
+
+/** Throws unless `value` is `undefined` or a function. */
+export function assertFunction(value: unknown, name: string, action: string): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a function: received ${describeValue(value)}`,
+    );
+  }
+}

@@ -1,0 +1,342 @@
+// The asynchronous emission of emit(): a state machine that runs its listeners one after
+// another, awaits async ones, enforces listener timeouts and the emission's signal and
+// deadline, takes a slot of the emitter pool and lends it while a listener waits on its
+// workload-class pool. Owns one emission's state; counters, failures and IDs belong to the
+// Dispatcher it is handed, acceptance and shutdown to the Lifecycle.
+
+import { type Dispatcher, NO_ERRORS } from "./_dispatch.ts";
+import { eventInternals, type SoireeEvent } from "./event.ts";
+import type { EventHost } from "./_event_host.ts";
+import type { InFlight } from "./_lifecycle.ts";
+import {
+  jobDone,
+  type PoolJob,
+  type QueuedJob,
+  submitJob,
+  suspendSlot,
+  withdrawJob,
+} from "./_pool_jobs.ts";
+import { ONCE, type Registration, REMOVED, SPECIAL } from "./_registry.ts";
+import { type CancelTimer, startTimer, timeoutError } from "./_timer.ts";
+import { describeValue } from "./_topic.ts";
+
+/**
+ * Accepts an `emit()` whose arguments are checked: counts it, and runs its listeners after
+ * this returns (on the emitter pool, if any).
+ *
+ * @returns A promise that never rejects: the errors the emission produced.
+ * @throws {TypeError} When the topic is invalid (checked on a cache miss, before counting).
+ */
+export function emitAsync(
+  dispatcher: Dispatcher,
+  topic: string,
+  payload: unknown,
+  signal: AbortSignal | undefined,
+  timeout: number | undefined,
+): Promise<readonly Error[]> {
+  const registry = dispatcher.registry;
+  let list = registry.cache.get(topic);
+  if (list === undefined) list = registry.lookup(topic, "emit");
+  dispatcher.emitted++;
+  if (signal?.aborted) {
+    dispatcher.aborted++;
+    const event = eventInternals.create(topic, payload, dispatcher);
+    return Promise.resolve(dispatcher.failure.fail([], event, undefined, signal.reason)!);
+  }
+  if (list.length === 0) return Promise.resolve(NO_ERRORS);
+  const emission = new Emission(dispatcher, topic, payload, list);
+  dispatcher.lifecycle.link(emission);
+  const promise = new Promise<readonly Error[]>((resolve) => (emission.resolve = resolve));
+  if (signal !== undefined) {
+    emission.userSignal = signal;
+    const onAbort = (): void => emission.cancel(signal.reason);
+    emission.onAbort = onAbort;
+    signal.addEventListener("abort", onAbort, { once: true });
+  }
+  if (timeout !== undefined) {
+    emission.deadline = startTimer(
+      timeout,
+      () => emission.cancel(timeoutError(`Emission of ${describeValue(topic)}`, timeout)),
+    );
+  }
+  const pool = dispatcher.pool;
+  if (pool === undefined) queueMicrotask(() => emission.run());
+  // Cancelled while queued (signal, timeout, close): cancel() gives its place back.
+  else emission.ticket = submitJob(pool, emission);
+  return promise;
+}
+
+/** The state of one `emit()`: its event, where it is in the dispatch list, its result. */
+class Emission implements EventHost, PoolJob, InFlight {
+  readonly dispatcher: Dispatcher;
+  readonly event: SoireeEvent;
+  readonly list: readonly Registration[];
+  index = 0;
+  errors: Error[] | undefined = undefined;
+  done = false;
+  /** Set when the emission was cancelled (signal, timeout, close giving up). */
+  cancelled = false;
+  cancelReason: unknown = undefined;
+  /** The listener whose promise the emission is waiting for, and that promise. */
+  pending: Registration | undefined = undefined;
+  pendingPromise: Promise<unknown> | undefined = undefined;
+  /** Listeners given up on (timeout, cancel) that still run on this emission's pool slot. */
+  abandoned = 0;
+  /** Bumped whenever a wait ends, so a late settlement of an old wait is ignored. */
+  token = 0;
+  timer: CancelTimer | undefined = undefined;
+  deadline: CancelTimer | undefined = undefined;
+  userSignal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  resolve: ((errors: readonly Error[]) => void) | undefined = undefined;
+  /** Settles the wait for the pending listener; made once per emission, on its first wait. */
+  onValue: ((value: unknown) => void) | undefined = undefined;
+  onError: ((error: unknown) => void) | undefined = undefined;
+  /** Set while the emitter pool slot is lent out during a pooled listener. */
+  resume: (() => Promise<void>) | undefined = undefined;
+  /** Holds a slot of the emitter's pool. */
+  onPool = false;
+  /** Waiting for `resume()` to give the emitter pool slot back. */
+  resuming = false;
+  /** Its place in the emitter pool's queue, to give back if it is cancelled there. */
+  ticket: QueuedJob | undefined = undefined;
+  /** Running listeners right now, or getting its pool slot back: it will finish itself. */
+  busy = false;
+  prev: InFlight | undefined = undefined;
+  next: InFlight | undefined = undefined;
+
+  constructor(
+    dispatcher: Dispatcher,
+    topic: string,
+    payload: unknown,
+    list: readonly Registration[],
+  ) {
+    this.dispatcher = dispatcher;
+    this.list = list;
+    this.event = eventInternals.create(topic, payload, this);
+  }
+
+  eventId(): string {
+    return this.dispatcher.eventId();
+  }
+
+  /** The emitter pool gave this emission a slot. */
+  start(): void {
+    this.onPool = true;
+    this.ticket = undefined;
+    if (this.done) return this.#releaseSlot();
+    this.busy = true;
+    // Never call a listener before emit() returns, even if the pool starts it at once.
+    queueMicrotask(() => this.run());
+  }
+
+  /** The emitter pool refused this emission (full queue, closed pool) or its signal withdrew it. */
+  refuse(reason: unknown): void {
+    if (this.done) return;
+    this.errors = this.dispatcher.failure.fail(this.errors, this.event, undefined, reason);
+    this.#finish();
+  }
+
+  /** Runs listeners from `index` on, until the end or an async listener. */
+  run(): void {
+    if (this.done) return;
+    const { list, event, dispatcher } = this;
+    this.busy = true;
+    while (this.index < list.length) {
+      if (event.aborted || this.cancelled) break;
+      const registration = list[this.index++];
+      const state = registration.state;
+      if ((state & REMOVED) !== 0) continue;
+      if ((state & ONCE) !== 0) dispatcher.registry.remove(registration);
+      dispatcher.delivered++;
+      eventInternals.resetSignal(event);
+      let result: unknown;
+      try {
+        if ((state & SPECIAL) !== 0) {
+          // Lend the emitter slot while waiting on the class, unless a listener given up on
+          // still runs on it: then it is not this emission's to lend.
+          if (registration.pool !== undefined && this.onPool && this.abandoned === 0) {
+            this.resume = suspendSlot(dispatcher.pool!);
+          }
+          result = dispatcher.invoke(event, registration);
+        } else result = registration.fn(event);
+      } catch (error) {
+        this.errors = dispatcher.failure.fail(this.errors, event, registration, error);
+        continue;
+      }
+      if (result === undefined || result === null) continue;
+      if (result instanceof Error) {
+        this.errors = dispatcher.failure.fail(this.errors, event, registration, result);
+        continue;
+      }
+      let promise: Promise<unknown>;
+      if (result instanceof Promise && result.constructor === Promise) promise = result;
+      else if (typeof (result as PromiseLike<unknown>).then === "function") {
+        // A foreign thenable (or Promise subclass) may call back twice: adopt it once.
+        promise = Promise.resolve(result as PromiseLike<unknown>);
+      } else continue;
+      // Cancelled while the listener ran: do not wait for what it returned.
+      if (this.cancelled) {
+        this.#hold(registration, promise);
+        break;
+      }
+      return this.#wait(registration, promise);
+    }
+    this.busy = false;
+    if (event.aborted && !this.cancelled) dispatcher.aborted++;
+    this.#finish();
+  }
+
+  /** Cancels the emission: the listener it waits for fails with the reason; no more run. */
+  cancel(reason: unknown): void {
+    if (this.done || this.cancelled) return;
+    const { dispatcher } = this;
+    this.cancelled = true;
+    this.cancelReason = reason;
+    dispatcher.aborted++;
+    const ctl = eventInternals.controller(this.event);
+    const pending = this.pending;
+    if (pending !== undefined) {
+      this.#abandon();
+      this.errors = dispatcher.failure.fail(this.errors, this.event, pending, reason);
+    } else {
+      this.errors = dispatcher.failure.fail(this.errors, this.event, undefined, reason);
+    }
+    // A busy emission (running listeners right now) sees `cancelled` at its next step.
+    if (!this.busy || this.resuming) this.#finish();
+    // Abort handlers run user code: the emission's state is settled first.
+    ctl?.abort(reason);
+    if (this.ticket !== undefined) withdrawJob(dispatcher.pool!, this.ticket, reason);
+  }
+
+  #releaseSlot(): void {
+    if (!this.onPool) return;
+    this.onPool = false;
+    jobDone(this.dispatcher.pool!);
+  }
+
+  #wait(registration: Registration, promise: Promise<unknown>): void {
+    this.pending = registration;
+    this.pendingPromise = promise;
+    this.busy = false;
+    const ms = registration.timeout;
+    if (ms === 0 && this.userSignal === undefined && this.deadline === undefined) {
+      // Nothing but close() can stop this wait early, and that finishes the emission, so one
+      // pair of callbacks per emission serves all its waits: a late call finds it done.
+      if (this.onValue === undefined) {
+        this.onValue = (value) => {
+          const pending = this.pending;
+          if (this.done || pending === undefined) return;
+          this.#endWait();
+          if (value instanceof Error) {
+            this.errors = this.dispatcher.failure.fail(this.errors, this.event, pending, value);
+          }
+          this.#continue();
+        };
+        this.onError = (error) => {
+          const pending = this.pending;
+          if (this.done || pending === undefined) return;
+          this.#endWait();
+          this.errors = this.dispatcher.failure.fail(this.errors, this.event, pending, error);
+          this.#continue();
+        };
+      }
+      promise.then(this.onValue, this.onError);
+      return;
+    }
+    // This wait may be given up on while the emission goes on: its callbacks check a token.
+    const token = ++this.token;
+    const failure = this.dispatcher.failure;
+    promise.then((value) => {
+      if (this.token !== token) return;
+      this.#endWait();
+      if (value instanceof Error) {
+        this.errors = failure.fail(this.errors, this.event, registration, value);
+      }
+      this.#continue();
+    }, (error: unknown) => {
+      if (this.token !== token) return;
+      this.#endWait();
+      this.errors = failure.fail(this.errors, this.event, registration, error);
+      this.#continue();
+    });
+    if (ms > 0) {
+      this.timer = startTimer(ms, () => {
+        if (this.token !== token || this.done) return;
+        const error = timeoutError(`Listener ${registration.id}`, ms);
+        const ctl = eventInternals.controller(this.event);
+        this.#abandon();
+        this.errors = failure.fail(this.errors, this.event, registration, error);
+        // Abort handlers run user code (which may cancel the emission): state is settled first.
+        ctl?.abort(error);
+        if (!this.done) this.#continue();
+      });
+    }
+  }
+
+  /**
+   * Stops waiting for the pending listener. If it runs on the emission's own pool slot, the
+   * slot stays held until it really returns, so the pool's bound is never exceeded.
+   */
+  #abandon(): void {
+    const { pending, pendingPromise } = this;
+    this.#endWait();
+    if (pending !== undefined) this.#hold(pending, pendingPromise!);
+  }
+
+  /**
+   * Keeps the emitter pool slot held for a listener call the emission no longer waits for,
+   * until that call really returns. A listener on a class pool holds that pool's slot instead.
+   */
+  #hold(registration: Registration, promise: Promise<unknown>): void {
+    if (!this.onPool || registration.pool !== undefined) return;
+    this.abandoned++;
+    const settled = (): void => {
+      if (--this.abandoned === 0 && this.done && !this.resuming) this.#releaseSlot();
+    };
+    promise.then(settled, settled);
+  }
+
+  #endWait(): void {
+    this.token++;
+    this.pending = undefined;
+    this.pendingPromise = undefined;
+    if (this.timer !== undefined) {
+      this.timer();
+      this.timer = undefined;
+    }
+  }
+
+  #continue(): void {
+    if (this.resume === undefined) return this.run();
+    this.#reclaim();
+    // Cancelled: settle now rather than after the slot comes back, which may be never.
+    if (this.cancelled) this.#finish();
+  }
+
+  /** Takes back the emitter pool slot lent during a class listener, then carries on. */
+  #reclaim(): void {
+    const resume = this.resume!;
+    this.resume = undefined;
+    this.resuming = true;
+    resume().then(() => {
+      this.resuming = false;
+      if (!this.done) return this.run();
+      if (this.abandoned === 0) this.#releaseSlot();
+    });
+  }
+
+  #finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.deadline?.();
+    if (this.onAbort !== undefined) this.userSignal!.removeEventListener("abort", this.onAbort);
+    const { lifecycle } = this.dispatcher;
+    lifecycle.unlink(this);
+    // A slot lent to a class listener that never came back: take it back, then release it.
+    if (this.resume !== undefined) this.#reclaim();
+    else if (this.abandoned === 0 && !this.resuming) this.#releaseSlot();
+    this.resolve!(this.errors ?? NO_ERRORS);
+    lifecycle.checkIdle();
+  }
+}

@@ -1,0 +1,324 @@
+// The registry: who listens to what. Owns the registrations and their IDs (with the lazy ID
+// index), the exact-topic map and the pattern trie, the per-topic dispatch cache and its
+// invalidation, the listener count and the leak warning. It never calls a listener, never
+// reports a failure and knows nothing of emissions: dispatch reads the lists it returns.
+
+import type { SoireeEvent } from "./event.ts";
+import type { Subscription } from "./listener.ts";
+import type { Pool } from "./pool.ts";
+import { monotonicUlid } from "./ulid.ts";
+import { assertTopic, describeValue, EXACT } from "./_topic.ts";
+import { PatternTrie } from "./_trie.ts";
+
+/** At most this many topics keep a cached dispatch list; the oldest goes first. */
+const CACHE_LIMIT = 4096;
+const EMPTY: readonly Registration[] = Object.freeze([]);
+
+/** `Registration.state` bits. 0 is the common case: subscribed, plain, not once. */
+export const REMOVED = 1;
+export const ONCE = 2;
+/** Has its own pool or a timeout: takes the general invocation path. */
+export const SPECIAL = 4;
+
+/** The listeners of one pattern, in subscription order. */
+interface PatternEntry {
+  readonly pattern: string;
+  readonly segments: readonly string[] | undefined;
+  /** A set: insertion ordered, and removal is O(1) however many listeners there are. */
+  readonly list: Set<Registration>;
+  warned: boolean;
+}
+
+/** What `Registry.add()` needs besides the pattern and the listener, already checked. */
+export interface RegistrationOptions {
+  readonly priority: number;
+  readonly once: boolean;
+  readonly pool: Pool | undefined;
+  /** Milliseconds; 0 for none. */
+  readonly timeout: number;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** A subscribed listener: the handle `on()` returns and the dispatch list entry. */
+export class Registration implements Subscription {
+  /** REMOVED | ONCE | SPECIAL bits: one load and compare on the hot path. */
+  state: number;
+  readonly fn: (event: SoireeEvent) => unknown;
+  readonly priority: number;
+  readonly seq: number;
+  readonly pool: Pool | undefined;
+  readonly timeout: number;
+  readonly entry: PatternEntry;
+  cleanup: (() => void) | undefined = undefined;
+  /** Whether `id` is in the registry's ID index yet (default IDs go in when first read). */
+  indexed: boolean;
+  readonly #id: string;
+  readonly #registry: Registry;
+
+  constructor(
+    registry: Registry,
+    id: string,
+    indexed: boolean,
+    entry: PatternEntry,
+    fn: (event: SoireeEvent) => unknown,
+    seq: number,
+    options: RegistrationOptions,
+  ) {
+    this.#registry = registry;
+    this.#id = id;
+    this.indexed = indexed;
+    this.entry = entry;
+    this.fn = fn;
+    this.seq = seq;
+    this.priority = options.priority;
+    this.pool = options.pool;
+    this.timeout = options.timeout;
+    this.state = (options.once ? ONCE : 0) |
+      (options.pool !== undefined || options.timeout > 0 ? SPECIAL : 0);
+  }
+
+  get id(): string {
+    if (!this.indexed) this.#registry.index(this);
+    return this.#id;
+  }
+
+  /** The ID without indexing it. */
+  get rawId(): string {
+    return this.#id;
+  }
+
+  get pattern(): string {
+    return this.entry.pattern;
+  }
+
+  get active(): boolean {
+    return (this.state & REMOVED) === 0;
+  }
+
+  off(): boolean {
+    return this.#registry.remove(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.off();
+  }
+}
+
+/** Sizes of the registry's structures, for leak tests. */
+export interface RegistrySizes {
+  trieNodes: number;
+  wildcardPatterns: number;
+  exactPatterns: number;
+  cacheSize: number;
+  listeners: number;
+  indexedIds: number;
+}
+
+/** The subscriptions of one emitter. */
+export class Registry {
+  /** Dispatch lists by topic, sorted by priority then subscription order. Read on the hot path. */
+  readonly cache: Map<string, readonly Registration[]> = new Map();
+  /** Listeners subscribed now. */
+  count = 0;
+  #exact = new Map<string, PatternEntry>();
+  #trie = new PatternTrie<PatternEntry>();
+  /** Listeners by ID; a default (ULID) ID goes in when first read, as only then can it be used. */
+  #byId = new Map<string, Registration>();
+  #seq = 0;
+  readonly #idGenerator: (() => string) | undefined;
+  readonly #maxListeners: number;
+
+  /**
+   * @param idGenerator The user's ID generator; `undefined` for ULIDs.
+   * @param maxListeners Warn when one pattern has more listeners than this; 0 for never.
+   */
+  constructor(idGenerator: (() => string) | undefined, maxListeners: number) {
+    this.#idGenerator = idGenerator;
+    this.#maxListeners = maxListeners;
+  }
+
+  /**
+   * Subscribes a listener to a checked pattern of the given kind.
+   *
+   * @throws {Error} When the ID generator throws or returns an ID in use.
+   * @throws {TypeError} When the ID generator returns no non-empty string.
+   */
+  add(
+    pattern: string,
+    kind: number,
+    fn: (event: SoireeEvent) => unknown,
+    options: RegistrationOptions,
+  ): Registration {
+    const custom = this.#idGenerator !== undefined;
+    const id = custom ? this.#newId() : monotonicUlid();
+    let entry = kind === EXACT ? this.#exact.get(pattern) : this.#trie.get(pattern.split("."));
+    if (entry === undefined) {
+      const segments = kind === EXACT ? undefined : pattern.split(".");
+      entry = { pattern, segments, list: new Set(), warned: false };
+      if (segments === undefined) this.#exact.set(pattern, entry);
+      else this.#trie.set(segments, entry);
+    }
+    const registration = new Registration(this, id, custom, entry, fn, this.#seq++, options);
+    const { signal } = options;
+    if (signal?.aborted) {
+      // Subscribed and unsubscribed at once: nothing to store.
+      this.#dropEntryIfEmpty(entry);
+      registration.state |= REMOVED;
+      return registration;
+    }
+    entry.list.add(registration);
+    this.count++;
+    if (registration.indexed) this.#byId.set(id, registration);
+    this.#invalidate(entry);
+    if (signal !== undefined) {
+      const onAbort = (): void => void registration.off();
+      signal.addEventListener("abort", onAbort, { once: true });
+      registration.cleanup = () => signal.removeEventListener("abort", onAbort);
+    }
+    const max = this.#maxListeners;
+    if (max > 0 && !entry.warned && entry.list.size > max) {
+      entry.warned = true;
+      console.warn(
+        `Soiree: ${entry.list.size} listeners are subscribed to ${
+          describeValue(pattern)
+        }, more than maxListeners (${max}): a likely leak. Raise maxListeners or set it to 0 to silence this.`,
+      );
+    }
+    return registration;
+  }
+
+  /** Unsubscribes; `false` when it was already gone. */
+  remove(registration: Registration): boolean {
+    if ((registration.state & REMOVED) !== 0) return false;
+    registration.state |= REMOVED;
+    registration.cleanup?.();
+    registration.cleanup = undefined;
+    const { entry } = registration;
+    entry.list.delete(registration);
+    this.count--;
+    if (registration.indexed) this.#byId.delete(registration.rawId);
+    this.#dropEntryIfEmpty(entry);
+    this.#invalidate(entry);
+    return true;
+  }
+
+  /** The subscribed listener with this ID, if any. */
+  byId(id: string): Registration | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Puts a default ID in the index, now that it has been read. */
+  index(registration: Registration): void {
+    if (registration.active) this.#byId.set(registration.rawId, registration);
+    registration.indexed = true;
+  }
+
+  /**
+   * The dispatch list of a topic, cached. The topic is validated here, on a cache miss only.
+   *
+   * @throws {TypeError} When the topic is invalid.
+   */
+  lookup(topic: string, action: string): readonly Registration[] {
+    const cached = this.cache.get(topic);
+    if (cached !== undefined) return cached;
+    assertTopic(topic, action);
+    const exact = this.#exact.get(topic)?.list;
+    let list: Registration[] | readonly Registration[];
+    if (this.#trie.size === 0) {
+      list = exact === undefined ? EMPTY : [...exact];
+    } else {
+      const entries = this.#trie.match(topic.split("."), []);
+      if (exact === undefined && entries.length === 0) list = EMPTY;
+      else if (entries.length === 0) list = [...exact!];
+      else {
+        const merged: Registration[] = exact === undefined ? [] : [...exact];
+        for (const entry of entries) {
+          for (const registration of entry.list) merged.push(registration);
+        }
+        list = merged;
+      }
+    }
+    if (list.length > 1) (list as Registration[]).sort(byPriorityThenSeq);
+    if (this.cache.size >= CACHE_LIMIT) {
+      this.cache.delete(this.cache.keys().next().value!);
+    }
+    this.cache.set(topic, list);
+    return list;
+  }
+
+  /** How many listeners are subscribed to exactly this wildcard pattern. */
+  patternCount(pattern: string): number {
+    return this.#trie.get(pattern.split("."))?.list.size ?? 0;
+  }
+
+  /** Drops every listener at once (close): linear, not one removal at a time. */
+  clear(): void {
+    for (const entry of [...this.#exact.values(), ...this.#trie.values()]) {
+      for (const registration of entry.list) {
+        registration.state |= REMOVED;
+        registration.cleanup?.();
+        registration.cleanup = undefined;
+      }
+      entry.list.clear();
+    }
+    this.#exact.clear();
+    this.#trie = new PatternTrie<PatternEntry>();
+    this.#byId.clear();
+    this.cache.clear();
+    this.count = 0;
+  }
+
+  /** Sizes of the private structures, for leak tests. */
+  sizes(): RegistrySizes {
+    return {
+      trieNodes: this.#trie.nodeCount,
+      wildcardPatterns: this.#trie.size,
+      exactPatterns: this.#exact.size,
+      cacheSize: this.cache.size,
+      listeners: this.count,
+      indexedIds: this.#byId.size,
+    };
+  }
+
+  #newId(): string {
+    let id: unknown;
+    try {
+      id = this.#idGenerator!();
+    } catch (error) {
+      throw new Error("Cannot subscribe as the ID generator threw", { cause: error });
+    }
+    if (typeof id !== "string" || id.length === 0) {
+      throw new TypeError(
+        `Cannot subscribe as the ID generator must return a non-empty string: received ${
+          describeValue(id)
+        }`,
+      );
+    }
+    if (this.#byId.has(id)) {
+      throw new Error(
+        `Cannot subscribe as the ID generator returned an ID already in use: received ${
+          describeValue(id)
+        }`,
+      );
+    }
+    return id;
+  }
+
+  #invalidate(entry: PatternEntry): void {
+    if (entry.segments === undefined && this.count > 0) this.cache.delete(entry.pattern);
+    else this.cache.clear();
+  }
+
+  #dropEntryIfEmpty(entry: PatternEntry): void {
+    if (entry.list.size > 0) return;
+    if (entry.segments === undefined) {
+      if (this.#exact.get(entry.pattern) === entry) this.#exact.delete(entry.pattern);
+    } else if (this.#trie.get(entry.segments) === entry) {
+      this.#trie.delete(entry.segments);
+    }
+  }
+}
+
+function byPriorityThenSeq(a: Registration, b: Registration): number {
+  return b.priority - a.priority || a.seq - b.seq;
+}

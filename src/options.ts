@@ -1,0 +1,295 @@
+/**
+ * The options of the emitter and of its methods, the handlers of its failure path, its
+ * statistics, and the argument lists a typed event map gives `emit()` and `emitSync()`.
+ *
+ * @module
+ */
+
+import type { SoireeEvent } from "./event.ts";
+import type { ListenerInfo } from "./listener.ts";
+import type { Pool } from "./pool.ts";
+import type { PoolOptions } from "./pool_options.ts";
+
+/**
+ * Maps each failure to what the emission reports: return an `Error` to report it, or
+ * nothing to swallow it. `listener` is `undefined` when no listener was involved (the
+ * emission was refused by a full pool, or its signal aborted before it started).
+ *
+ * @example Swallow one kind of error
+ * ```ts
+ * import { type ErrorHandler, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * class Retryable extends Error {}
+ * const errorHandler: ErrorHandler = (_event, error) =>
+ *   error instanceof Retryable ? undefined : (error as Error);
+ * const soiree = new Soiree({ errorHandler });
+ * soiree.on("a", () => new Retryable("later"));
+ * assert.deepEqual(soiree.emitSync("a"), []);
+ * ```
+ */
+export type ErrorHandler = (
+  event: SoireeEvent,
+  error: unknown,
+  listener: ListenerInfo | undefined,
+) => Error | undefined | void;
+
+/**
+ * Receives what the failure path cannot deliver; must not throw.
+ *
+ * @example Collect what the failure path could not deliver
+ * ```ts
+ * import { type PanicHandler, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const panics: unknown[] = [];
+ * const panicHandler: PanicHandler = (value) => void panics.push(value);
+ * const soiree = new Soiree({ panicHandler });
+ * soiree.on("a", () => Promise.reject(new Error("late")));
+ * soiree.emitSync("a"); // not awaited: the rejection arrives later
+ * await soiree.close();
+ * assert.equal(panics.length, 1);
+ * ```
+ */
+export type PanicHandler = (value: unknown) => void;
+
+/**
+ * Options of {@linkcode Soiree}.
+ *
+ * @example Counter IDs and no leak warning
+ * ```ts
+ * import { Soiree, type SoireeOptions } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * let next = 0;
+ * const options: SoireeOptions = { idGenerator: () => `listener-${next++}`, maxListeners: 0 };
+ * const soiree = new Soiree(options);
+ * assert.equal(soiree.on("a", () => {}).id, "listener-0");
+ * ```
+ */
+export interface SoireeOptions {
+  /**
+   * Maps each listener failure to what `emit()` reports.
+   *
+   * @default {wraps the error in a `ListenerError` naming topic, pattern and listener}
+   */
+  errorHandler?: ErrorHandler;
+  /**
+   * Receives what the failure path itself cannot deliver: an error handler that throws, a
+   * failure that arrives after `emitSync()` returned, a throw from the ID generator while
+   * making an event ID.
+   *
+   * @default {logs with `console.error`}
+   */
+  panicHandler?: PanicHandler;
+  /**
+   * Makes listener and event IDs. It must return a non-empty string never returned before.
+   *
+   * @default {monotonicUlid}
+   */
+  idGenerator?: () => string;
+  /**
+   * Warn (once per pattern, with `console.warn`) when one pattern has more listeners than
+   * this: a likely leak. `0` turns the warning off.
+   *
+   * @default {100}
+   */
+  maxListeners?: number;
+  /**
+   * Runs each `emit()` as one task on a pool, bounding how many emissions run at once. A
+   * `Pool` is shared (`close()` waits for this emitter's emissions but does not close it);
+   * pool options make a pool of the emitter's own, closed by `close()`.
+   *
+   * @default {no pool: emissions are not bounded}
+   */
+  pool?: Pool | PoolOptions;
+}
+
+/**
+ * Options of {@linkcode Soiree.prototype.emit}.
+ *
+ * @example Bound an emission in time
+ * ```ts
+ * import { type EmitOptions, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * soiree.on("report.build", () => new Promise(() => {})); // never settles
+ * const options: EmitOptions = { timeout: 1 };
+ * const [error] = await soiree.emit("report.build", undefined, options);
+ * assert.equal((error.cause as DOMException).name, "TimeoutError");
+ * ```
+ */
+export interface EmitOptions {
+  /**
+   * Cancels the emission: a listener running then sees `event.signal` abort and is reported
+   * as failed with the reason; the listeners after it do not run.
+   */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds the whole emission may take, counted from `emit()`, time waiting for a
+   * pool included; then it is cancelled as by `signal`, with a `TimeoutError`.
+   *
+   * @default {no timeout}
+   */
+  timeout?: number;
+}
+
+/**
+ * Options of {@linkcode Soiree.prototype.close}.
+ *
+ * @example Close within a deadline
+ * ```ts
+ * import { type CloseOptions, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * soiree.on("stuck", () => new Promise(() => {}));
+ * const emission = soiree.emit("stuck");
+ * await Promise.resolve();
+ * const options: CloseOptions = { timeout: 1 };
+ * await assert.rejects(soiree.close(options), { name: "TimeoutError" });
+ * assert.equal((await emission).length, 1);
+ * ```
+ */
+export interface CloseOptions {
+  /** Stop waiting when it aborts: in-flight emissions are cancelled with its reason. */
+  signal?: AbortSignal;
+  /** Stop waiting after this many milliseconds, as `signal` with a `TimeoutError`. */
+  timeout?: number;
+}
+
+/**
+ * Options of {@linkcode Soiree.prototype.waitFor}.
+ *
+ * @example Wait for a matching event, with a deadline
+ * ```ts
+ * import { Soiree, type WaitForOptions } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * const options: WaitForOptions = { timeout: 1_000, filter: (event) => event.payload === "ok" };
+ * const ready = soiree.waitFor("health.*", options);
+ * soiree.emitSync("health.db", "down");
+ * soiree.emitSync("health.db", "ok");
+ * assert.equal((await ready).payload, "ok");
+ * ```
+ */
+export interface WaitForOptions<P = unknown, T extends string = string> {
+  /** Rejects with its reason when it aborts. */
+  signal?: AbortSignal;
+  /** Rejects with a `TimeoutError` after this many milliseconds. */
+  timeout?: number;
+  /** Only an event for which this returns `true` resolves the wait. */
+  filter?: (event: SoireeEvent<P, T>) => boolean;
+  /**
+   * The priority of the waiting listener.
+   *
+   * @default {Priority.Normal}
+   */
+  priority?: number;
+}
+
+/**
+ * Options of {@linkcode Soiree.prototype.events}.
+ *
+ * @example A small buffer
+ * ```ts
+ * import { type EventsOptions, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * const options: EventsOptions = { bufferSize: 1 };
+ * const iterator = soiree.events("tick", options);
+ * soiree.emitSync("tick", 1);
+ * assert.equal(soiree.emitSync("tick", 2).length, 1); // the buffer was full
+ * assert.equal((await iterator.next()).value?.payload, 1);
+ * await iterator.return?.();
+ * ```
+ */
+export interface EventsOptions {
+  /** Ends the iteration (the next `next()` rejects with its reason) when it aborts. */
+  signal?: AbortSignal;
+  /**
+   * How many events may wait for the consumer. When it is full, a new event is not
+   * buffered: the iterator's listener fails with a `QueueFullError`, which the emission
+   * reports, so nothing is dropped silently.
+   *
+   * @default {1024}
+   */
+  bufferSize?: number;
+  /**
+   * The priority of the iterator's listener.
+   *
+   * @default {Priority.Normal}
+   */
+  priority?: number;
+}
+
+/**
+ * Live figures of an emitter; see {@linkcode Soiree.prototype.stats}.
+ *
+ * @example Watch deliveries
+ * ```ts
+ * import { Soiree, type SoireeStats } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree();
+ * soiree.on("a", () => {});
+ * soiree.on("a", () => {});
+ * soiree.emitSync("a");
+ * const stats: SoireeStats = soiree.stats();
+ * assert.equal(stats.delivered, 2);
+ * ```
+ */
+export interface SoireeStats {
+  /**
+   * `emit` and `emitSync` calls on an open emitter with a valid topic, including those a full
+   * pool then refused or a signal cancelled at once.
+   */
+  emitted: number;
+  /** Listener invocations. */
+  delivered: number;
+  /** Failures handed to the error handler (listeners, refused or cancelled emissions). */
+  failed: number;
+  /** Emissions stopped early by `abort()`, a signal or a timeout. */
+  aborted: number;
+  /** `emit()` emissions accepted and not yet finished. */
+  inFlight: number;
+  /** Listeners subscribed now. */
+  listeners: number;
+}
+
+/**
+ * The arguments after the topic of `emit()` for topic `K` of event map `E`.
+ *
+ * @example A payload is optional only where the map allows undefined
+ * ```ts
+ * import type { EmitArgs } from "@x/soiree";
+ *
+ * type Events = { "user.created": { name: string }; "system.tick": undefined };
+ * const tick: EmitArgs<Events, "system.tick"> = [];
+ * const created: EmitArgs<Events, "user.created"> = [{ name: "Ada" }, { timeout: 100 }];
+ * // @ts-expect-error the payload of user.created is required
+ * const missing: EmitArgs<Events, "user.created"> = [];
+ * void tick, created, missing;
+ * ```
+ */
+export type EmitArgs<E, K extends keyof E> = undefined extends E[K]
+  ? [payload?: E[K], options?: EmitOptions]
+  : [payload: E[K], options?: EmitOptions];
+
+/**
+ * The arguments after the topic of `emitSync()` for topic `K` of event map `E`.
+ *
+ * @example The payload argument of emitSync()
+ * ```ts
+ * import type { EmitSyncArgs } from "@x/soiree";
+ *
+ * type Events = { "user.created": { name: string } };
+ * const args: EmitSyncArgs<Events, "user.created"> = [{ name: "Ada" }];
+ * void args;
+ * ```
+ */
+export type EmitSyncArgs<E, K extends keyof E> = undefined extends E[K] ? [payload?: E[K]]
+  : [payload: E[K]];
