@@ -14,6 +14,8 @@ export const TOOLS = {
   "@arethetypeswrong/cli": "0.18.5",
   /** Types for the oldest Node we support: the tarball's tests are type-checked with them. */
   "@types/node": "20.19.43",
+  /** Bun's own types (same version as `RUNTIMES.bun`), for the type check under Bun's tsconfig. */
+  "bun-types": "1.4.5",
 } as const;
 
 /** Runtimes fetched from the npm registry with `npx -y` (Deno itself is pinned in `.ci/run`). */

@@ -7,6 +7,10 @@
  * 4. The suite against the packed tarball, installed by name in a scratch folder, under Node 20,
  *    Node 22 and Bun: the tests are copied, their `../mod.ts` imports become `@x/soiree`, and
  *    they are compiled with the pinned `tsc` against the package's own declarations.
+ * 5. The type tests (`tests/types_test.ts`, its `@ts-expect-error` lines included) against the
+ *    installed tarball under two stricter consumers' settings: Bun's default tsconfig
+ *    (`noUncheckedIndexedAccess`, bundler resolution, Bun's types) and `nodenext` with the same
+ *    strictness and every `.d.ts` checked; one test per configuration, as a leg.
  *
  * Each leg prints `runtime <name>: N passed, M failed, K skipped` (skipped counts todo tests
  * too) and is killed after {@linkcode LEG_TIMEOUT} seconds; `.ci/run` adds the legs up.
@@ -18,7 +22,7 @@
  * @module
  */
 import { buildNpm, type DenoConfig, NPM_DIR, type NpmPackageJson } from "./build_npm.ts";
-import { installTools, ROOT, run, RUNTIMES, toolBin, TOOLS_DIR } from "./_tools.ts";
+import { installTools, ROOT, run, RUNTIMES, toolBin, TOOLS, TOOLS_DIR } from "./_tools.ts";
 
 /** Test files that cannot run against the tarball, and why. */
 const TARBALL_SKIPS: Record<string, string> = {
@@ -267,6 +271,89 @@ async function consumer(pkg: NpmPackageJson, notRun: string[]) {
   return { scratch, tarball, compiled };
 }
 
+/** The type tests, checked under the consumer configurations of {@linkcode typeLeg}. */
+const TYPE_TESTS = "types_test.ts";
+
+/**
+ * The `compilerOptions` `bun init` writes (Bun 1.x), with Bun's types from `.tools/`: what a Bun
+ * project that installs the package checks it with.
+ */
+const BUN_COMPILER_OPTIONS = {
+  lib: ["ESNext"],
+  target: "ESNext",
+  module: "Preserve",
+  moduleDetection: "force",
+  jsx: "react-jsx",
+  allowJs: true,
+  moduleResolution: "bundler",
+  allowImportingTsExtensions: true,
+  verbatimModuleSyntax: true,
+  noEmit: true,
+  strict: true,
+  skipLibCheck: true,
+  noFallthroughCasesInSwitch: true,
+  noUncheckedIndexedAccess: true,
+  noImplicitOverride: true,
+  noUnusedLocals: false,
+  noUnusedParameters: false,
+  noPropertyAccessFromIndexSignature: false,
+  types: ["bun-types"],
+  typeRoots: [`${TOOLS_DIR}/node_modules`],
+};
+
+/**
+ * A Node consumer on `nodenext` with Bun's strictness on top, every `.d.ts` checked (the
+ * package's included), Node types only and no `dom` lib.
+ */
+const NODENEXT_COMPILER_OPTIONS = {
+  lib: ["es2022", "esnext.disposable"],
+  target: "es2022",
+  module: "nodenext",
+  moduleResolution: "nodenext",
+  verbatimModuleSyntax: true,
+  noEmit: true,
+  strict: true,
+  skipLibCheck: false,
+  noFallthroughCasesInSwitch: true,
+  noUncheckedIndexedAccess: true,
+  noImplicitOverride: true,
+  types: ["node"],
+  typeRoots: [`${TOOLS_DIR}/node_modules/@types`],
+};
+
+/**
+ * Type-checks the copied type tests (`ts/types_test.ts`, importing the package by name) in the
+ * consumer folder under each stricter configuration, and records them as one leg with a test
+ * per configuration: an `@ts-expect-error` line that is no longer needed fails it too.
+ */
+async function typeLeg(scratch: string): Promise<void> {
+  const configs = { bun: BUN_COMPILER_OPTIONS, nodenext: NODENEXT_COMPILER_OPTIONS };
+  const name = `tsc ${TOOLS.typescript} (${TYPE_TESTS} against the tarball)`;
+  const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const [config, compilerOptions] of Object.entries(configs)) {
+    const file = `tsconfig.${config}.json`;
+    const tsconfig = { files: [`ts/${TYPE_TESTS}`], compilerOptions };
+    await Deno.writeTextFile(`${scratch}/${file}`, JSON.stringify(tsconfig, null, 2));
+    console.log(`
+--- ${name}, ${config}: tsc -p ${file}`);
+    const { code, output } = await run(toolBin("tsc"), ["-p", file], {
+      cwd: scratch,
+      capture: true,
+      timeout: LEG_TIMEOUT,
+    });
+    if (output.trim()) console.log(output.trimEnd());
+    console.log(`${config}: ${code === 0 ? "ok" : "FAILED"}`);
+    if (code === 0) counts.passed++;
+    else {
+      counts.failed++;
+      failures.push(`${name}, ${config} exited with ${code}`);
+    }
+  }
+  legs.push({ name, counts, notRun: [] });
+  const { passed, failed, skipped } = counts;
+  console.log(`runtime ${name}: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+}
+
 // 1. JSR readiness.
 await check("deno publish --dry-run", [Deno.execPath(), "publish", "--dry-run", "--allow-dirty"]);
 const undocumented = await symbolsWithoutExample();
@@ -320,6 +407,7 @@ if (pkg) {
   const notRun = testFiles.filter((file) => file in TARBALL_SKIPS);
   const built = await consumer(pkg, notRun);
   ({ scratch, tarball } = built);
+  if (!notRun.includes(TYPE_TESTS)) await typeLeg(scratch);
   for (const major of RUNTIMES.node.filter((major) => major !== newest)) {
     const { command, version } = await node(major);
     await leg(

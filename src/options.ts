@@ -162,6 +162,12 @@ export interface CloseOptions {
 /**
  * Options of {@linkcode Soiree.prototype.waitFor}.
  *
+ * @typeParam P The payload type.
+ * @typeParam T The topic type.
+ * @typeParam V The event `filter` sees: by default one event type with payload `P` and topic
+ * `T`; `waitFor()` on a typed emitter passes `PatternEvent`, one event type per
+ * matched topic, so checking `event.topic` in the filter narrows `event.payload`.
+ *
  * @example Wait for a matching event, with a deadline
  * ```ts
  * import { Soiree, type WaitForOptions } from "@x/soiree";
@@ -175,13 +181,13 @@ export interface CloseOptions {
  * assert.equal((await ready).payload, "ok");
  * ```
  */
-export interface WaitForOptions<P = unknown, T extends string = string> {
+export interface WaitForOptions<P = unknown, T extends string = string, V = SoireeEvent<P, T>> {
   /** Rejects with its reason when it aborts. */
   signal?: AbortSignal;
   /** Rejects with a `TimeoutError` after this many milliseconds. */
   timeout?: number;
   /** Only an event for which this returns `true` resolves the wait. */
-  filter?: (event: SoireeEvent<P, T>) => boolean;
+  filter?: (event: V) => boolean;
   /**
    * The priority of the waiting listener.
    *

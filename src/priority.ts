@@ -31,6 +31,33 @@ export const Priority: {
 } = { Lowest: 1, Low: 2, Normal: 3, High: 4, Highest: 5 } as const;
 
 /**
+ * One of the five named priorities, as a type: `1 | 2 | 3 | 4 | 5`. The name is both this type
+ * and the {@linkcode Priority} object, as with an `enum`. Options that take a priority accept
+ * any finite number (see {@linkcode PriorityLevel}); this type is for code that deals in the
+ * named ones only.
+ *
+ * @example Priority as a type and as a value
+ * ```ts
+ * import { Priority, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const levels: Record<string, Priority> = { audit: Priority.Highest, metrics: Priority.Low };
+ * // @ts-expect-error 3.5 is a valid priority option, but not one of the named priorities
+ * const between: Priority = 3.5;
+ * void between;
+ *
+ * const soiree = new Soiree();
+ * const calls: string[] = [];
+ * for (const [name, priority] of Object.entries(levels)) {
+ *   soiree.on("tick", () => void calls.push(name), { priority });
+ * }
+ * soiree.emitSync("tick");
+ * assert.deepEqual(calls, ["audit", "metrics"]);
+ * ```
+ */
+export type Priority = (typeof Priority)[keyof typeof Priority];
+
+/**
  * A listener priority: one of {@linkcode Priority} or any other finite number.
  *
  * @example A priority between High and Highest
@@ -42,4 +69,4 @@ export const Priority: {
  * assert.ok(urgent > Priority.High && urgent < Priority.Highest);
  * ```
  */
-export type PriorityLevel = (typeof Priority)[keyof typeof Priority] | number;
+export type PriorityLevel = Priority | number;

@@ -8,8 +8,8 @@
  */
 
 import type { SoireeEvent } from "./event.ts";
-import type { EventMap, PatternPayload, PatternTopic } from "./event_map.ts";
-import type { Listener, ListenerOptions, Subscription } from "./listener.ts";
+import type { CheckedPattern, EventMap, PatternEvent } from "./event_map.ts";
+import type { ListenerOptions, Subscription } from "./listener.ts";
 import type {
   CloseOptions,
   EmitArgs,
@@ -146,8 +146,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * of a pattern): see the README's "Topics and patterns". A listener added while an emission
    * is running is not invoked by that emission.
    *
-   * @typeParam P The pattern; with an event map, it types `event.payload` as the union of
-   * the payloads of the topics it matches.
+   * @typeParam P The pattern. With an event map, a pattern that matches none of its topics
+   * does not compile, and the listener's event is a union with one event type per matched topic
+   * (see `PatternEvent`), so checking `event.topic` narrows `event.payload`.
    * @param pattern A topic or pattern.
    * @param listener Called with the event.
    * @param options Priority, once, signal, pool and timeout.
@@ -171,8 +172,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * ```
    */
   on<const P extends string>(
-    pattern: P,
-    listener: Listener<PatternPayload<E, P>, PatternTopic<E, P>>,
+    pattern: CheckedPattern<E, P>,
+    listener: (event: PatternEvent<E, P>) => unknown,
     options?: ListenerOptions,
   ): Subscription {
     const action = "subscribe";
@@ -212,6 +213,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * Unsubscribes the listener with this ID from this pattern. `subscription.off()` does the
    * same without the pattern.
    *
+   * @typeParam P The pattern; with an event map, checked as `on()` checks it (one that matches
+   * none of its topics does not compile).
    * @param pattern The pattern the listener subscribed to, exactly as given to `on()`.
    * @param id The listener's ID.
    * @throws {TypeError} When the pattern is invalid.
@@ -228,7 +231,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * assert.equal(soiree.listenerCount(), 0);
    * ```
    */
-  off(pattern: string, id: string): void {
+  off<const P extends string>(pattern: CheckedPattern<E, P>, id: string): void {
     checkPattern(pattern, "unsubscribe");
     if (typeof id !== "string") {
       throw new TypeError(
@@ -247,6 +250,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * of it would reach, through every matching pattern; for a wildcard pattern, the listeners
    * subscribed to exactly that pattern.
    *
+   * @typeParam P The topic or pattern; with an event map, one that matches none of its topics
+   * does not compile.
    * @param topicOrPattern A topic or pattern.
    * @returns The count.
    * @throws {TypeError} When the argument is not a valid topic or pattern.
@@ -264,7 +269,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * assert.equal(soiree.listenerCount("user.*"), 1);
    * ```
    */
-  listenerCount(topicOrPattern?: string): number {
+  listenerCount<const P extends string>(topicOrPattern?: CheckedPattern<E, P>): number {
     if (topicOrPattern === undefined) return this.#registry.count;
     const action = "count listeners";
     if (checkPattern(topicOrPattern, action) === EXACT) {
@@ -349,6 +354,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   /**
    * Resolves with the next event that matches the pattern (and the filter).
    *
+   * @typeParam P The pattern. With an event map, one that matches none of its topics does not
+   * compile, and the event (in `filter` and the result) is a union with one event type per
+   * matched topic, so checking `event.topic` narrows `event.payload`.
    * @param pattern A topic or pattern.
    * @param options `signal`, `timeout`, `filter` and `priority`.
    * @returns The event.
@@ -371,9 +379,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * ```
    */
   waitFor<const P extends string>(
-    pattern: P,
-    options?: WaitForOptions<PatternPayload<E, P>, PatternTopic<E, P>>,
-  ): Promise<SoireeEvent<PatternPayload<E, P>, PatternTopic<E, P>>> {
+    pattern: CheckedPattern<E, P>,
+    options?: WaitForOptions<unknown, string, PatternEvent<E, P>>,
+  ): Promise<PatternEvent<E, P>> {
     const action = "wait for an event";
     checkPattern(pattern, action);
     assertOptionsObject(options, action);
@@ -389,7 +397,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       timeout,
       filter: filter as ((event: SoireeEvent) => boolean) | undefined,
       priority,
-    }) as Promise<SoireeEvent<PatternPayload<E, P>, PatternTopic<E, P>>>;
+    }) as Promise<PatternEvent<E, P>>;
   }
 
   /**
@@ -397,6 +405,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * Ending the loop (`break`, `return`, a throw) unsubscribes; `close()` ends it once the
    * buffer is drained; the signal makes the next `next()` reject with its reason.
    *
+   * @typeParam P The pattern. With an event map, one that matches none of its topics does not
+   * compile, and each event is a union with one event type per matched topic.
    * @param pattern A topic or pattern.
    * @param options `signal`, `bufferSize` and `priority`.
    * @returns The iterator.
@@ -424,9 +434,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * ```
    */
   events<const P extends string>(
-    pattern: P,
+    pattern: CheckedPattern<E, P>,
     options?: EventsOptions,
-  ): AsyncIterableIterator<SoireeEvent<PatternPayload<E, P>, PatternTopic<E, P>>> {
+  ): AsyncIterableIterator<PatternEvent<E, P>> {
     const action = "iterate events";
     checkPattern(pattern, action);
     assertOptionsObject(options, action);
@@ -448,7 +458,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       signal,
       bufferSize,
       priority,
-    }) as AsyncIterableIterator<SoireeEvent<PatternPayload<E, P>, PatternTopic<E, P>>>;
+    }) as AsyncIterableIterator<PatternEvent<E, P>>;
   }
 
   /**
