@@ -1,6 +1,6 @@
 // The emitter's lifecycle: accepting, draining and closing. Owns the closed flag, the
 // accepted emissions still in flight (a count and a list), the promises emitSync() left
-// running, the hooks that run on close and the waiters for idle. It never runs a listener:
+// running, the hooks that run once the drain is over and the waiters for idle. It never runs a listener:
 // it cancels in-flight work through the InFlight interface, and leaves dropping listeners
 // and closing pools to the caller's `afterDrain`.
 
@@ -25,7 +25,11 @@ export class Lifecycle {
   inFlight = 0;
   /** Promises returned to `emitSync()` that have not settled yet. */
   late = 0;
-  /** Run once when `close()` is called. */
+  /**
+   * Run once when `close()` has drained (or given up on) the accepted emissions, before the
+   * listeners are dropped: consumers such as `waitFor()` and `events()` detach here, so an
+   * emission accepted before `close()` still reaches them.
+   */
   readonly closeHooks: Set<() => void> = new Set();
   #head: InFlight | undefined = undefined;
   #idleWaiters: (() => void)[] = [];
@@ -65,8 +69,8 @@ export class Lifecycle {
   }
 
   /**
-   * Stops accepting, runs the close hooks, waits for every accepted emission (or gives up on
-   * `signal` or `timeout`, cancelling what is left), then calls `afterDrain`.
+   * Stops accepting, waits for every accepted emission (or gives up on `signal` or `timeout`,
+   * cancelling what is left), runs the close hooks, then calls `afterDrain`.
    *
    * @returns A promise that rejects with `EmitterAlreadyClosedError` when already closed, and
    * with the reason when it gave up.
@@ -74,18 +78,17 @@ export class Lifecycle {
   close(
     signal: AbortSignal | undefined,
     timeout: number | undefined,
-    afterDrain: (gaveUp: boolean) => Promise<void> | undefined,
+    afterDrain: (gaveUp: { reason: unknown } | undefined) => Promise<void> | undefined,
   ): Promise<void> {
     if (this.closed) return Promise.reject(new EmitterAlreadyClosedError());
     this.closed = true;
-    for (const hook of [...this.closeHooks]) hook();
     return (this.closing = this.#drain(signal, timeout, afterDrain));
   }
 
   async #drain(
     signal: AbortSignal | undefined,
     timeout: number | undefined,
-    afterDrain: (gaveUp: boolean) => Promise<void> | undefined,
+    afterDrain: (gaveUp: { reason: unknown } | undefined) => Promise<void> | undefined,
   ): Promise<void> {
     // A listener of an emitSync() may be the caller: let that emission finish first.
     await undefined;
@@ -119,7 +122,9 @@ export class Lifecycle {
         this.late = 0;
       }
     }
-    const after = afterDrain(gaveUp !== undefined);
+    for (const hook of [...this.closeHooks]) hook();
+    this.closeHooks.clear();
+    const after = afterDrain(gaveUp);
     if (after !== undefined) await after;
     if (gaveUp !== undefined) throw gaveUp.reason;
   }

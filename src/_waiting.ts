@@ -2,7 +2,7 @@
 // matches through a BoundedBuffer. Owns each consumer's subscription and its teardown on
 // signal, timeout, return and close. Options arrive checked; it never dispatches.
 
-import type { SoireeEvent } from "./event.ts";
+import { eventInternals, type SoireeEvent } from "./event.ts";
 import type { Subscription } from "./listener.ts";
 import { EmitterClosedError, QueueFullError } from "./errors.ts";
 import { BoundedBuffer } from "./_bounded_buffer.ts";
@@ -71,15 +71,17 @@ export function waitFor(
       );
     };
     const subscription = host.subscribe(pattern, (event) => {
+      // The event as it is at this consumer's turn: later listeners may still change it.
+      const snapshot = eventInternals.snapshot(event);
       try {
-        if (filter !== undefined && !filter(event)) return;
+        if (filter !== undefined && !filter(snapshot)) return;
       } catch (error) {
         settle();
         reject(error);
         return;
       }
       settle();
-      resolve(event);
+      resolve(snapshot);
     }, priority);
     signal?.addEventListener("abort", onAbort, { once: true });
     lifecycle.closeHooks.add(onClose);
@@ -92,7 +94,43 @@ export function waitFor(
   });
 }
 
-/** An async iterator of the events that match, buffered up to `bufferSize`. */
+/**
+ * Unsubscribes an `events()` iterator that nobody can reach any more: created, then dropped
+ * without `return()`. The held value is its `stop`, which must not reference the iterator.
+ */
+const unreachable = new FinalizationRegistry<() => void>((stop) => stop());
+
+/** The iterator `events()` returns: reads the buffer; `return()` ends it. */
+class EventIterator implements AsyncIterableIterator<SoireeEvent> {
+  readonly #buffer: BoundedBuffer<SoireeEvent>;
+  readonly #stop: () => void;
+
+  constructor(buffer: BoundedBuffer<SoireeEvent>, stop: () => void) {
+    this.#buffer = buffer;
+    this.#stop = stop;
+  }
+
+  next(): Promise<IteratorResult<SoireeEvent, undefined>> {
+    return this.#buffer.next();
+  }
+
+  return(): Promise<IteratorResult<SoireeEvent, undefined>> {
+    unreachable.unregister(this);
+    this.#stop();
+    this.#buffer.clear();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<SoireeEvent> {
+    return this;
+  }
+}
+
+/**
+ * An async iterator of the events that match, buffered up to `bufferSize`. It subscribes at
+ * once, so nothing emitted before the first `next()` is lost; if it becomes unreachable
+ * without `return()`, it unsubscribes when it is garbage-collected.
+ */
 export function events(
   host: WaitHost,
   pattern: string,
@@ -119,7 +157,7 @@ export function events(
   else if (lifecycle.closed) buffer.end();
   else {
     subscription = host.subscribe(pattern, (event) => {
-      if (buffer.push(event)) return;
+      if (buffer.push(eventInternals.snapshot(event))) return;
       return new QueueFullError(
         `Cannot buffer the event for the events() iterator of ${
           describeValue(pattern)
@@ -129,16 +167,8 @@ export function events(
     signal?.addEventListener("abort", onAbort, { once: true });
     lifecycle.closeHooks.add(onClose);
   }
-  const iterator: AsyncIterableIterator<SoireeEvent> = {
-    next: () => buffer.next(),
-    return: () => {
-      stop();
-      buffer.clear();
-      return Promise.resolve({ done: true, value: undefined });
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
+  // No closure above may capture the iterator, or it could never be collected.
+  const iterator = new EventIterator(buffer, stop);
+  if (subscription !== undefined) unreachable.register(iterator, stop, iterator);
   return iterator;
 }

@@ -21,10 +21,24 @@ export const eventInternals: {
   controller: (event: SoireeEvent) => AbortController | undefined;
   /** Gives the next listener invocation a fresh `event.signal`. */
   resetSignal: (event: SoireeEvent) => void;
+  /**
+   * A new event of the same emission: same topic, payload, ID, abort flag and properties (the
+   * same map, made now if need be, or a copy), its own signal. Writes to `payload` and
+   * `abort()` on either no longer reach the other.
+   */
+  fork: (event: SoireeEvent, copyProperties: boolean) => SoireeEvent;
+  /**
+   * What a consumer (`waitFor()`, `events()`) is handed: the topic, payload, ID and properties
+   * as they are now, detached from the emission (its `abort()` and writes reach nothing, its
+   * signal never aborts).
+   */
+  snapshot: (event: SoireeEvent) => SoireeEvent;
 } = {
   create: unset,
   controller: unset,
   resetSignal: unset,
+  fork: unset,
+  snapshot: unset,
 };
 
 function unset(): never {
@@ -78,6 +92,22 @@ export class SoireeEvent<P = unknown, T extends string = string> {
     };
     eventInternals.controller = (event) => event.#ctl;
     eventInternals.resetSignal = (event) => void (event.#ctl = undefined);
+    eventInternals.fork = (event, copyProperties) => {
+      const fork = new SoireeEvent(event.topic, event.payload);
+      fork.#host = event.#host;
+      fork.#id = event.id;
+      if (!copyProperties) fork.#properties = event.#properties ??= new Map();
+      else if (event.#properties !== undefined) fork.#properties = new Map(event.#properties);
+      fork.#aborted = event.#aborted;
+      return fork;
+    };
+    eventInternals.snapshot = (event) => {
+      const copy = new SoireeEvent(event.topic, event.payload);
+      copy.#id = event.id;
+      const properties = event.#properties;
+      if (properties !== undefined && properties.size > 0) copy.#properties = new Map(properties);
+      return copy;
+    };
   }
 
   /**
