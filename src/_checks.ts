@@ -4,18 +4,6 @@
 import { describeValue } from "./_topic.ts";
 import { Priority } from "./priority.ts";
 
-/** Throws unless `value` is `undefined` or a finite number of milliseconds from 0 up. */
-export function assertDuration(value: unknown, name: string, action: string): void {
-  if (value === undefined) return;
-  if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
-    throw new RangeError(
-      `Cannot ${action} as '${name}' must be a finite number of milliseconds from 0 up: received ${
-        describeValue(value)
-      }`,
-    );
-  }
-}
-
 /** Throws unless `value` is `undefined` or an `AbortSignal`. */
 export function assertSignal(value: unknown, action: string): void {
   if (value !== undefined && !(value instanceof AbortSignal)) {
@@ -43,6 +31,23 @@ export function assertOptionsObject(value: unknown, action: string): void {
       `Cannot ${action} as 'options' must be an object: received ${describeValue(value)}`,
     );
   }
+}
+
+/**
+ * The dispatch mode option: `true` for `"concurrent"`, `false` for `"sequential"`, `fallback`
+ * when absent.
+ *
+ * @throws {TypeError} When it is anything else.
+ */
+export function checkDispatch(value: unknown, fallback: boolean, action: string): boolean {
+  if (value === undefined) return fallback;
+  if (value === "concurrent") return true;
+  if (value === "sequential") return false;
+  throw new TypeError(
+    `Cannot ${action} as 'dispatch' must be "sequential" or "concurrent": received ${
+      describeValue(value)
+    }`,
+  );
 }
 
 /** Throws unless `value` is `undefined` or a function. */

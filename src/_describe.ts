@@ -1,4 +1,4 @@
-// Values in error messages: short, and never a throw of their own.
+// Values in error messages and printouts: short, and never a throw of their own.
 
 const LIMIT = 80;
 
@@ -19,4 +19,31 @@ export function describeObject(value: object): string {
   return typeof name === "string" && name !== "" && name !== "Object"
     ? `an instance of ${name}`
     : "an object";
+}
+
+/**
+ * Makes `console.log()` of an instance print `Name { key: value, … }` from `fields(instance)`
+ * on Deno (`Deno.customInspect`) and on Node and Bun (`nodejs.util.inspect.custom`). Defined
+ * on the prototype after the class, so it stays out of the public types.
+ */
+export function definePrintout<T extends object>(
+  constructor: { readonly name: string; readonly prototype: T },
+  fields: ((instance: T) => Record<string, unknown>) | readonly (keyof T & string)[],
+): void {
+  const read = typeof fields === "function"
+    ? fields
+    : (instance: T) => Object.fromEntries(fields.map((key) => [key, instance[key]]));
+  function printout(this: T): string {
+    const parts = Object.entries(read(this)).map(([key, value]) =>
+      `${key}: ${typeof value === "string" ? quote(value) : value}`
+    );
+    return `${constructor.name} { ${parts.join(", ")} }`;
+  }
+  for (const key of ["Deno.customInspect", "nodejs.util.inspect.custom"]) {
+    Object.defineProperty(constructor.prototype, Symbol.for(key), {
+      value: printout,
+      configurable: true,
+      writable: true,
+    });
+  }
 }

@@ -10,7 +10,15 @@ import { monotonicUlid } from "./ulid.ts";
 import type { EventHost } from "./_event_host.ts";
 import type { FailurePath } from "./_failure.ts";
 import type { Lifecycle } from "./_lifecycle.ts";
-import { ONCE, type Registration, type Registry, REMOVED, SPECIAL } from "./_registry.ts";
+import {
+  CLAIMED,
+  describeListener,
+  ONCE,
+  type Registration,
+  type Registry,
+  SKIP,
+  SPECIAL,
+} from "./_registry.ts";
 import { type CancelTimer, startTimer, timeoutError } from "./_timer.ts";
 import { describeValue } from "./_topic.ts";
 
@@ -92,7 +100,7 @@ export class Dispatcher implements EventHost {
             if (result !== undefined && result !== null) {
               errors = this.#syncResult(errors, event, registration, result);
             }
-          } else if ((state & REMOVED) !== 0) {
+          } else if ((state & SKIP) !== 0) {
             skipped++;
             continue;
           } else {
@@ -117,19 +125,48 @@ export class Dispatcher implements EventHost {
   }
 
   /**
-   * Calls a listener that has its own pool or a timeout: on its pool, the call is a task there
-   * (never made if the listener was removed while it waited, unless it is `once`, which this
-   * very dispatch removed).
+   * Reports an emission refused before any listener ran (closed emitter, aborted signal)
+   * through the failure path.
+   *
+   * @returns What the error handler made of it: `[reason]` with the default one.
+   */
+  refuse(topic: string, payload: unknown, reason: unknown): readonly Error[] {
+    const event = eventInternals.create(topic, payload, this);
+    return this.failure.fail(undefined, event, undefined, reason) ?? NO_ERRORS;
+  }
+
+  /**
+   * Consumes a `once` listener for this dispatch: removes it now, or, when its call must wait
+   * for a slot of its class pool, claims it until the call starts (see `invoke()`).
+   */
+  consumeOnce(registration: Registration): void {
+    if (registration.pool === undefined) this.registry.remove(registration);
+    else registration.state |= CLAIMED;
+  }
+
+  /**
+   * Calls a listener that has its own pool or a timeout: on its pool, the call is a task there,
+   * never made if the listener was removed while it waited. A claimed `once` listener is
+   * removed when its call starts, and released if its call is given up on before that.
    */
   invoke(event: SoireeEvent, registration: Registration): unknown {
     const pool = registration.pool;
     if (pool === undefined) return registration.fn(event);
     const signal = event.signal;
-    const once = (registration.state & ONCE) !== 0;
-    return pool.submit(
-      () => once || registration.active ? registration.fn(event) : undefined,
-      { signal },
-    );
+    if ((registration.state & ONCE) === 0) {
+      return pool.submit(() => registration.active ? registration.fn(event) : undefined, {
+        signal,
+      });
+    }
+    let started = false;
+    const call = pool.submit(() => {
+      started = true;
+      return this.registry.remove(registration) ? registration.fn(event) : undefined;
+    }, { signal });
+    call.catch(() => {
+      if (!started) registration.state &= ~CLAIMED;
+    });
+    return call;
   }
 
   /** `emitSync()` for a listener that is `once`, or has its own pool or a timeout. */
@@ -139,7 +176,7 @@ export class Dispatcher implements EventHost {
     registration: Registration,
     state: number,
   ): Error[] | undefined {
-    if ((state & ONCE) !== 0) this.registry.remove(registration);
+    if ((state & ONCE) !== 0) this.consumeOnce(registration);
     // Its own signal, so that its timeout aborts only its invocation.
     eventInternals.resetSignal(event);
     let result: unknown;
@@ -183,7 +220,8 @@ export class Dispatcher implements EventHost {
       timer?.();
       if (lifecycle.late > 0) lifecycle.late--;
       if (failed) {
-        const reported = this.failure.fail(undefined, event, registration, error);
+        // Not logged here: the panic handler gets it, and the default one logs it.
+        const reported = this.failure.fail(undefined, event, registration, error, true);
         if (reported !== undefined) this.failure.panic(reported[0]);
       }
       lifecycle.checkIdle();
@@ -195,7 +233,7 @@ export class Dispatcher implements EventHost {
     const ms = registration.timeout;
     if (ms > 0) {
       timer = startTimer(ms, () => {
-        const error = timeoutError(`Listener ${registration.id}`, ms);
+        const error = timeoutError(describeListener(registration, event.topic), ms);
         ctl?.abort(error);
         settle(true, error);
       });

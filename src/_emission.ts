@@ -16,13 +16,14 @@ import {
   suspendSlot,
   withdrawJob,
 } from "./_pool_jobs.ts";
-import { ONCE, type Registration, REMOVED, SPECIAL } from "./_registry.ts";
+import { describeListener, ONCE, type Registration, SKIP, SPECIAL } from "./_registry.ts";
 import { type CancelTimer, startTimer, timeoutError } from "./_timer.ts";
 import { describeValue } from "./_topic.ts";
 
 /**
  * Accepts an `emit()` whose arguments are checked: counts it, and runs its listeners after
- * this returns (on the emitter pool, if any).
+ * this returns (on the emitter pool, if any): one after another, or, when `concurrent`, the
+ * listeners of each priority level together.
  *
  * @returns A promise that never rejects: the errors the emission produced.
  * @throws {TypeError} When the topic is invalid (checked on a cache miss, before counting).
@@ -33,6 +34,7 @@ export function emitAsync(
   payload: unknown,
   signal: AbortSignal | undefined,
   timeout: number | undefined,
+  concurrent: boolean,
 ): Promise<readonly Error[]> {
   const registry = dispatcher.registry;
   let list = registry.cache.get(topic);
@@ -40,11 +42,11 @@ export function emitAsync(
   dispatcher.emitted++;
   if (signal?.aborted) {
     dispatcher.aborted++;
-    const event = eventInternals.create(topic, payload, dispatcher);
-    return Promise.resolve(dispatcher.failure.fail([], event, undefined, signal.reason)!);
+    return Promise.resolve(dispatcher.refuse(topic, payload, signal.reason));
   }
   if (list.length === 0) return Promise.resolve(NO_ERRORS);
   const emission = new Emission(dispatcher, topic, payload, list);
+  emission.concurrent = concurrent;
   dispatcher.lifecycle.link(emission);
   const promise = new Promise<readonly Error[]>((resolve) => (emission.resolve = resolve));
   if (signal !== undefined) {
@@ -66,10 +68,38 @@ export function emitAsync(
   return promise;
 }
 
+/** A listener call of a priority level started together (concurrent dispatch). */
+interface LevelCall {
+  readonly registration: Registration;
+  /** Its own fork of the emission's event. */
+  readonly event: SoireeEvent;
+  promise: Promise<unknown> | undefined;
+  /** Settled, or no longer waited for. */
+  done: boolean;
+  /** Given up on (its timeout): its event's changes are not kept. */
+  givenUp: boolean;
+  timer: CancelTimer | undefined;
+}
+
+/** The priority level an emission in concurrent dispatch is waiting for. */
+interface Level {
+  readonly calls: LevelCall[];
+  /** The event the calls were forked from: it carries their changes to the next level. */
+  readonly base: SoireeEvent;
+  /** Calls not settled yet. */
+  waiting: number;
+  /** Of those, calls not on a class pool (they run on the emitter-pool slot). */
+  plain: number;
+}
+
 /** The state of one `emit()`: its event, where it is in the dispatch list, its result. */
 class Emission implements EventHost, PoolJob, InFlight {
   readonly dispatcher: Dispatcher;
-  readonly event: SoireeEvent;
+  /**
+   * The event the next listener sees. Replaced by a fork when a listener is given up on, so
+   * that listener's later `abort()` and writes no longer reach the emission.
+   */
+  event: SoireeEvent;
   readonly list: readonly Registration[];
   index = 0;
   errors: Error[] | undefined = undefined;
@@ -104,6 +134,10 @@ class Emission implements EventHost, PoolJob, InFlight {
   busy = false;
   prev: InFlight | undefined = undefined;
   next: InFlight | undefined = undefined;
+  /** Concurrent dispatch: the listeners of one priority level start together. */
+  concurrent = false;
+  /** Concurrent dispatch: the level being waited for. */
+  level: Level | undefined = undefined;
 
   constructor(
     dispatcher: Dispatcher,
@@ -140,14 +174,15 @@ class Emission implements EventHost, PoolJob, InFlight {
   /** Runs listeners from `index` on, until the end or an async listener. */
   run(): void {
     if (this.done) return;
+    if (this.concurrent) return this.#runLevels();
     const { list, event, dispatcher } = this;
     this.busy = true;
     while (this.index < list.length) {
       if (event.aborted || this.cancelled) break;
       const registration = list[this.index++];
       const state = registration.state;
-      if ((state & REMOVED) !== 0) continue;
-      if ((state & ONCE) !== 0) dispatcher.registry.remove(registration);
+      if ((state & SKIP) !== 0) continue;
+      if ((state & ONCE) !== 0) dispatcher.consumeOnce(registration);
       dispatcher.delivered++;
       eventInternals.resetSignal(event);
       let result: unknown;
@@ -194,19 +229,177 @@ class Emission implements EventHost, PoolJob, InFlight {
     this.cancelled = true;
     this.cancelReason = reason;
     dispatcher.aborted++;
-    const ctl = eventInternals.controller(this.event);
-    const pending = this.pending;
-    if (pending !== undefined) {
+    const aborts: (AbortController | undefined)[] = [];
+    const { level, pending } = this;
+    if (level !== undefined) {
+      // Every call of the level still running fails with the reason.
+      this.level = undefined;
+      for (const call of level.calls) {
+        if (call.done) continue;
+        this.#dropCall(call);
+        this.errors = dispatcher.failure.fail(this.errors, call.event, call.registration, reason);
+        aborts.push(eventInternals.controller(call.event));
+      }
+    } else if (pending !== undefined) {
+      aborts.push(eventInternals.controller(this.event));
       this.#abandon();
       this.errors = dispatcher.failure.fail(this.errors, this.event, pending, reason);
     } else {
+      aborts.push(eventInternals.controller(this.event));
       this.errors = dispatcher.failure.fail(this.errors, this.event, undefined, reason);
     }
     // A busy emission (running listeners right now) sees `cancelled` at its next step.
     if (!this.busy || this.resuming) this.#finish();
     // Abort handlers run user code: the emission's state is settled first.
-    ctl?.abort(reason);
+    for (const ctl of aborts) ctl?.abort(reason);
     if (this.ticket !== undefined) withdrawJob(dispatcher.pool!, this.ticket, reason);
+  }
+
+  /**
+   * Concurrent dispatch: starts the listeners of each priority level together and goes on to
+   * the next level once they have all settled (or been given up on). `abort()` by one of them
+   * stops the levels after it.
+   */
+  #runLevels(): void {
+    const { list, dispatcher } = this;
+    const { failure } = dispatcher;
+    this.busy = true;
+    while (this.index < list.length && !this.cancelled) {
+      const base = this.event;
+      if (base.aborted) break;
+      const priority = list[this.index].priority;
+      const level: Level = { calls: [], base, waiting: 0, plain: 0 };
+      this.level = level;
+      while (this.index < list.length && list[this.index].priority === priority) {
+        if (this.cancelled) break;
+        const registration = list[this.index++];
+        const state = registration.state;
+        if ((state & SKIP) !== 0) continue;
+        if ((state & ONCE) !== 0) dispatcher.consumeOnce(registration);
+        dispatcher.delivered++;
+        const event = eventInternals.fork(base, false);
+        const call: LevelCall = {
+          registration,
+          event,
+          promise: undefined,
+          done: true,
+          givenUp: false,
+          timer: undefined,
+        };
+        level.calls.push(call);
+        let result: unknown;
+        try {
+          result = (state & SPECIAL) !== 0
+            ? dispatcher.invoke(event, registration)
+            : registration.fn(event);
+        } catch (error) {
+          this.errors = failure.fail(this.errors, event, registration, error);
+          continue;
+        }
+        if (result === undefined || result === null) continue;
+        if (result instanceof Error) {
+          this.errors = failure.fail(this.errors, event, registration, result);
+          continue;
+        }
+        if (typeof (result as PromiseLike<unknown>).then !== "function") continue;
+        // Adopt a foreign thenable once: it may call back twice.
+        const promise = Promise.resolve(result as PromiseLike<unknown>);
+        if (this.cancelled) {
+          this.#hold(registration, promise);
+          break;
+        }
+        call.promise = promise;
+        call.done = false;
+        level.waiting++;
+        if (registration.pool === undefined) level.plain++;
+        this.#watchCall(call, promise);
+      }
+      if (this.cancelled) break;
+      if (level.waiting > 0) {
+        // Lend the emitter slot while only class listeners run, as sequential dispatch does.
+        if (level.plain === 0 && this.onPool && this.abandoned === 0) {
+          this.resume = suspendSlot(dispatcher.pool!);
+        }
+        this.busy = false;
+        return;
+      }
+      this.#endLevel(level);
+    }
+    this.level = undefined;
+    this.busy = false;
+    if (this.event.aborted && !this.cancelled) dispatcher.aborted++;
+    this.#finish();
+  }
+
+  /** Waits for one call of a level, under its listener's timeout. */
+  #watchCall(call: LevelCall, promise: Promise<unknown>): void {
+    const { registration } = call;
+    const failure = this.dispatcher.failure;
+    promise.then((value) => {
+      if (call.done || this.done) return;
+      if (value instanceof Error) {
+        this.errors = failure.fail(this.errors, call.event, registration, value);
+      }
+      this.#callDone(call);
+    }, (error: unknown) => {
+      if (call.done || this.done) return;
+      this.errors = failure.fail(this.errors, call.event, registration, error);
+      this.#callDone(call);
+    });
+    const ms = registration.timeout;
+    if (ms === 0) return;
+    call.timer = startTimer(ms, () => {
+      call.timer = undefined;
+      if (call.done || this.done) return;
+      const error = timeoutError(describeListener(registration, call.event.topic), ms);
+      const ctl = eventInternals.controller(call.event);
+      call.givenUp = true;
+      this.#dropCall(call);
+      this.errors = failure.fail(this.errors, call.event, registration, error);
+      // Abort handlers run user code (which may cancel the emission): state is settled first.
+      ctl?.abort(error);
+      if (!this.done) this.#callDone(call);
+    });
+  }
+
+  /** Gives up on a call (timeout, cancel); if it runs on the emitter slot, it keeps it. */
+  #dropCall(call: LevelCall): void {
+    call.done = true;
+    call.timer?.();
+    call.timer = undefined;
+    this.#hold(call.registration, call.promise!);
+  }
+
+  /** A call of the level settled or was given up on; the last one moves the emission on. */
+  #callDone(call: LevelCall): void {
+    call.done = true;
+    call.timer?.();
+    call.timer = undefined;
+    const level = this.level;
+    if (level === undefined || --level.waiting > 0) return;
+    this.#endLevel(level);
+    this.#continue();
+  }
+
+  /**
+   * Carries what the level's listeners did to the next level: `abort()` by any of them, and the
+   * payload of the last one (in order) that replaced it. What listeners given up on do is not
+   * kept, and then the next level gets a copy of the properties they may still write to.
+   */
+  #endLevel(level: Level): void {
+    this.level = undefined;
+    const { base } = level;
+    const before = base.payload;
+    let givenUp = false;
+    for (const call of level.calls) {
+      if (call.givenUp) {
+        givenUp = true;
+        continue;
+      }
+      if (call.event.aborted) base.abort();
+      if (call.event.payload !== before) base.payload = call.event.payload;
+    }
+    if (givenUp) this.event = eventInternals.fork(base, true);
   }
 
   #releaseSlot(): void {
@@ -263,10 +456,13 @@ class Emission implements EventHost, PoolJob, InFlight {
     if (ms > 0) {
       this.timer = startTimer(ms, () => {
         if (this.token !== token || this.done) return;
-        const error = timeoutError(`Listener ${registration.id}`, ms);
-        const ctl = eventInternals.controller(this.event);
+        const given = this.event;
+        const error = timeoutError(describeListener(registration, given.topic), ms);
+        const ctl = eventInternals.controller(given);
         this.#abandon();
-        this.errors = failure.fail(this.errors, this.event, registration, error);
+        this.errors = failure.fail(this.errors, given, registration, error);
+        // The listener keeps running on the old event; the ones after it get a fork.
+        this.event = eventInternals.fork(given, true);
         // Abort handlers run user code (which may cancel the emission): state is settled first.
         ctl?.abort(error);
         if (!this.done) this.#continue();

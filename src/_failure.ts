@@ -25,21 +25,32 @@ export function defaultPanicHandler(value: unknown): void {
   console.error("Soiree panic:", value);
 }
 
+/** How the default error handling logs a failure: once, the cause and its stack included. */
+function logFailure(reported: Error): void {
+  console.error("Soiree:", reported);
+}
+
 /** One emitter's failure path. */
 export class FailurePath {
   /** Failures handed to the error handler. */
   failed = 0;
   readonly #errorHandler: ErrorHandler;
   readonly #panicHandler: PanicHandler;
+  /** No error handler was given: every failure is logged as well as reported. */
+  readonly #loud: boolean;
 
   constructor(errorHandler: ErrorHandler | undefined, panicHandler: PanicHandler | undefined) {
     this.#errorHandler = errorHandler ?? defaultErrorHandler;
     this.#panicHandler = panicHandler ?? defaultPanicHandler;
+    this.#loud = errorHandler === undefined;
   }
 
   /**
    * Passes a failure through the error handler (a throwing handler goes to the panic one and
    * the default report is kept) and appends what it returns to `errors`.
+   *
+   * With the default error handler, the report is also logged with `console.error`, unless
+   * `quiet` (the caller hands it to the panic handler, which logs it).
    *
    * @param listener The listener that failed; `undefined` when none was involved.
    */
@@ -48,6 +59,7 @@ export class FailurePath {
     event: SoireeEvent,
     listener: ListenerInfo | undefined,
     error: unknown,
+    quiet?: boolean,
   ): Error[] | undefined {
     this.failed++;
     const info = listener === undefined
@@ -67,6 +79,7 @@ export class FailurePath {
       }
     }
     if (reported === undefined) return errors;
+    if (this.#loud && quiet !== true) logFailure(reported);
     if (errors === undefined) return [reported];
     errors.push(reported);
     return errors;

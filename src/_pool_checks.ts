@@ -5,6 +5,7 @@
 import { PoolClosedError, QueueFullError } from "./errors.ts";
 import type { PoolOptions } from "./pool_options.ts";
 import { describeObject, quote } from "./_describe.ts";
+import { checkDuration } from "./_timer.ts";
 
 const DEFAULT_CONCURRENCY = 16;
 
@@ -87,22 +88,14 @@ export function checkSignal(action: string, signal: unknown): void {
   }
 }
 
-/** Checks the options of `close()`. */
-export function checkCloseOptions(signal: unknown, timeout: unknown): void {
+/**
+ * Checks the options of `close()`.
+ *
+ * @returns The timeout in milliseconds, or `undefined` for none.
+ */
+export function checkCloseOptions(signal: unknown, timeout: unknown): number | undefined {
   checkSignal("close the pool", signal);
-  if (timeout === undefined) return;
-  if (typeof timeout !== "number") {
-    throw new TypeError(
-      `Cannot close the pool as 'timeout' must be a number: received ${received(timeout)}`,
-    );
-  }
-  if (!(timeout >= 0 && timeout < Infinity)) {
-    throw new RangeError(
-      `Cannot close the pool as 'timeout' must be a non-negative finite number: received ${
-        received(timeout)
-      }`,
-    );
-  }
+  return checkDuration(timeout, "timeout", "close the pool");
 }
 
 /** The error a submission to a closed pool rejects with. */

@@ -19,6 +19,13 @@ export const REMOVED = 1;
 export const ONCE = 2;
 /** Has its own pool or a timeout: takes the general invocation path. */
 export const SPECIAL = 4;
+/**
+ * A `once` listener whose call waits for a slot of its class pool: other emissions skip it,
+ * and it is removed when the call starts, or released if the call is given up on first.
+ */
+export const CLAIMED = 8;
+/** Bits that make a dispatch skip a listener. */
+export const SKIP: number = REMOVED | CLAIMED;
 
 /** The listeners of one pattern, in subscription order. */
 interface PatternEntry {
@@ -37,11 +44,13 @@ export interface RegistrationOptions {
   /** Milliseconds; 0 for none. */
   readonly timeout: number;
   readonly signal: AbortSignal | undefined;
+  /** The pool was made for this listener from pool options: close it when it goes. */
+  readonly ownsPool: boolean;
 }
 
 /** A subscribed listener: the handle `on()` returns and the dispatch list entry. */
 export class Registration implements Subscription {
-  /** REMOVED | ONCE | SPECIAL bits: one load and compare on the hot path. */
+  /** REMOVED | ONCE | SPECIAL | CLAIMED bits: one load and compare on the hot path. */
   state: number;
   readonly fn: (event: SoireeEvent) => unknown;
   readonly priority: number;
@@ -164,6 +173,7 @@ export class Registry {
       // Subscribed and unsubscribed at once: nothing to store.
       this.#dropEntryIfEmpty(entry);
       registration.state |= REMOVED;
+      if (options.ownsPool) void options.pool!.close();
       return registration;
     }
     entry.list.add(registration);
@@ -174,6 +184,15 @@ export class Registry {
       const onAbort = (): void => void registration.off();
       signal.addEventListener("abort", onAbort, { once: true });
       registration.cleanup = () => signal.removeEventListener("abort", onAbort);
+    }
+    if (options.ownsPool) {
+      const pool = options.pool!;
+      const unwatch = registration.cleanup;
+      // Calls already running finish; calls still queued find the listener gone.
+      registration.cleanup = () => {
+        unwatch?.();
+        void pool.close().catch(() => {});
+      };
     }
     const max = this.#maxListeners;
     if (max > 0 && !entry.warned && entry.list.size > max) {
@@ -317,6 +336,13 @@ export class Registry {
       this.#trie.delete(entry.segments);
     }
   }
+}
+
+/** How messages name a listener: its ID, its pattern and the topic it was called for. */
+export function describeListener(registration: Registration, topic: string): string {
+  return `Listener ${registration.id} of ${describeValue(registration.pattern)} on ${
+    describeValue(topic)
+  }`;
 }
 
 function byPriorityThenSeq(a: Registration, b: Registration): number {

@@ -7,6 +7,7 @@
 
 import type { SoireeEvent } from "./event.ts";
 import type { Pool } from "./pool.ts";
+import type { PoolOptions } from "./pool_options.ts";
 
 /**
  * A listener. It fails by throwing, by rejecting, or by returning (or resolving to) an
@@ -96,12 +97,16 @@ export interface ListenerOptions {
   signal?: AbortSignal;
   /**
    * Runs the listener's invocations as tasks on this pool (a workload class), bounded
-   * separately from other listeners. The emission waits for it as for any listener.
+   * separately from other listeners. The emission waits for it as for any listener. Pool
+   * options (as for `new Soiree({ pool })`) make a pool of this listener's own, closed when
+   * the listener is removed; share a `Pool` to bound several listeners together.
+   *
+   * @default {no pool: the listener runs on the emission's own turn}
    */
-  pool?: Pool;
+  pool?: Pool | PoolOptions;
   /**
    * Milliseconds an invocation may take; then its `event.signal` aborts with a
-   * `TimeoutError`, it is reported as failed and the emission moves on.
+   * `TimeoutError`, it is reported as failed and the emission moves on. A positive number, or `Infinity` for none (0 and negatives are a `RangeError`).
    *
    * @default {no timeout}
    */

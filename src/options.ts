@@ -54,6 +54,37 @@ export type ErrorHandler = (
 export type PanicHandler = (value: unknown) => void;
 
 /**
+ * How an `emit()` runs its listeners.
+ *
+ * - `"sequential"` (the default, as in the Go original): one after another in the emission's
+ *   order (priority, then subscription order), each awaited before the next starts. A listener
+ *   sees what the ones before it did to the event, and `abort()` stops every one after it.
+ * - `"concurrent"`: the listeners of one priority level start together, each with its own
+ *   copy of the event (same topic, ID and properties map; its own payload, abort flag and
+ *   signal); the next level starts when they have all settled or been given up on, and sees
+ *   the payload of the last listener (in order) of the level that replaced it. `abort()` by
+ *   any of them stops the levels after the current one. One slow workload class then no
+ *   longer holds up the other listeners of its level.
+ *
+ * @example A slow listener does not hold up the fast one beside it
+ * ```ts
+ * import { Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree({ dispatch: "concurrent" });
+ * const order: string[] = [];
+ * soiree.on("user.created", async () => {
+ *   await new Promise((resolve) => setTimeout(resolve, 20));
+ *   order.push("email sent");
+ * });
+ * soiree.on("user.created", () => void order.push("analytics"));
+ * await soiree.emit("user.created");
+ * assert.deepEqual(order, ["analytics", "email sent"]);
+ * ```
+ */
+export type DispatchMode = "sequential" | "concurrent";
+
+/**
  * Options of {@linkcode Soiree}.
  *
  * @example Counter IDs and no leak warning
@@ -89,6 +120,15 @@ export interface SoireeOptions {
    */
   idGenerator?: () => string;
   /**
+   * How `emit()` runs the listeners of one emission: `"sequential"`, one after another in
+   * order, each awaited before the next starts; or `"concurrent"`, the listeners of each
+   * priority level started together, the next level once they have all settled. See
+   * {@linkcode DispatchMode}. `emitSync()` always runs them in order without awaiting.
+   *
+   * @default {"sequential"}
+   */
+  dispatch?: DispatchMode;
+  /**
    * Warn (once per pattern, with `console.warn`) when one pattern has more listeners than
    * this: a likely leak. `0` turns the warning off.
    *
@@ -122,13 +162,22 @@ export interface SoireeOptions {
  */
 export interface EmitOptions {
   /**
+   * How this emission runs the listeners of one emission: `"sequential"`, one after another in
+   * order, each awaited before the next starts; or `"concurrent"`, the listeners of each
+   * priority level started together, the next level once they have all settled. See
+   * {@linkcode DispatchMode}. `emitSync()` always runs them in order without awaiting.
+   *
+   * @default {the emitter's `dispatch` option}
+   */
+  dispatch?: DispatchMode;
+  /**
    * Cancels the emission: a listener running then sees `event.signal` abort and is reported
    * as failed with the reason; the listeners after it do not run.
    */
   signal?: AbortSignal;
   /**
    * Milliseconds the whole emission may take, counted from `emit()`, time waiting for a
-   * pool included; then it is cancelled as by `signal`, with a `TimeoutError`.
+   * pool included; then it is cancelled as by `signal`, with a `TimeoutError`. A positive number, or `Infinity` for none (0 and negatives are a `RangeError`).
    *
    * @default {no timeout}
    */
@@ -155,7 +204,9 @@ export interface EmitOptions {
 export interface CloseOptions {
   /** Stop waiting when it aborts: in-flight emissions are cancelled with its reason. */
   signal?: AbortSignal;
-  /** Stop waiting after this many milliseconds, as `signal` with a `TimeoutError`. */
+  /**
+   * Stop waiting after this many milliseconds, as `signal` with a `TimeoutError`. A positive number, or `Infinity` for none (0 and negatives are a `RangeError`).
+   */
   timeout?: number;
 }
 
@@ -184,7 +235,7 @@ export interface CloseOptions {
 export interface WaitForOptions<P = unknown, T extends string = string, V = SoireeEvent<P, T>> {
   /** Rejects with its reason when it aborts. */
   signal?: AbortSignal;
-  /** Rejects with a `TimeoutError` after this many milliseconds. */
+  /** Rejects with a `TimeoutError` after this many milliseconds. A positive number, or `Infinity` for none (0 and negatives are a `RangeError`). */
   timeout?: number;
   /** Only an event for which this returns `true` resolves the wait. */
   filter?: (event: V) => boolean;

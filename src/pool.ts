@@ -12,7 +12,7 @@ import type {
   PoolStats,
   PoolSubmitOptions,
 } from "./pool_options.ts";
-import { quote } from "./_describe.ts";
+import { definePrintout, quote } from "./_describe.ts";
 import {
   checkCloseOptions,
   checkConcurrency,
@@ -480,8 +480,8 @@ export class Pool implements AsyncDisposable {
    *
    * @param options A `signal` or a `timeout` (ms) after which `close()` stops waiting.
    * @returns A promise that resolves when the last accepted task has finished.
-   * @throws {TypeError} If `signal` is not an `AbortSignal` or `timeout` is not a number.
-   * @throws {RangeError} If `timeout` is negative or not finite.
+   * @throws {TypeError} If `signal` is not an `AbortSignal`.
+   * @throws {RangeError} If `timeout` is not a positive number of milliseconds or `Infinity`.
    *
    * @example Let queued work finish
    * ```ts
@@ -511,8 +511,7 @@ export class Pool implements AsyncDisposable {
    */
   close(options?: PoolCloseOptions): Promise<void> {
     const signal = options?.signal;
-    const timeout = options?.timeout;
-    checkCloseOptions(signal, timeout);
+    const timeout = checkCloseOptions(signal, options?.timeout);
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     if (this.#running === 0 && this.waiting === 0) return this.#closing = Promise.resolve();
@@ -692,3 +691,5 @@ export class Pool implements AsyncDisposable {
     });
   }
 }
+
+definePrintout(Pool, ["name", "concurrency", "running", "waiting", "isClosed"]);

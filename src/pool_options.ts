@@ -131,7 +131,7 @@ export interface PoolCloseOptions {
   signal?: AbortSignal;
   /**
    * Milliseconds after which `close()` stops waiting, as if `signal` had aborted with a
-   * `DOMException` named `"TimeoutError"`: a non-negative finite number.
+   * `DOMException` named `"TimeoutError"`: a positive number, or `Infinity` for no limit (0 and negatives are a `RangeError`).
    *
    * @default {undefined}
    */

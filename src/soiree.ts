@@ -23,18 +23,20 @@ import type {
 import { EmitterClosedError, ListenerNotFoundError } from "./errors.ts";
 import { Pool } from "./pool.ts";
 import {
-  assertDuration,
   assertFunction,
   assertOptionsObject,
   assertPriority,
   assertSignal,
+  checkDispatch,
 } from "./_checks.ts";
+import { definePrintout } from "./_describe.ts";
 import { Dispatcher } from "./_dispatch.ts";
 import { emitAsync } from "./_emission.ts";
 import { FailurePath } from "./_failure.ts";
 import { emitterAccess } from "./_internal.ts";
 import { Lifecycle } from "./_lifecycle.ts";
 import { Registry } from "./_registry.ts";
+import { checkDuration } from "./_timer.ts";
 import { assertTopic, checkPattern, describeValue, EXACT } from "./_topic.ts";
 import { events, waitFor, type WaitHost } from "./_waiting.ts";
 
@@ -81,6 +83,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   readonly #pool: Pool | undefined;
   readonly #ownsPool: boolean;
   readonly #waitHost: WaitHost;
+  /** `dispatch: "concurrent"` is the emitter's default. */
+  readonly #concurrent: boolean;
 
   static {
     emitterAccess.internals = (soiree) => {
@@ -99,7 +103,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   constructor(options: SoireeOptions = {}) {
     const action = "create the emitter";
     assertOptionsObject(options, action);
-    const { errorHandler, panicHandler, idGenerator, maxListeners = 100, pool } = options;
+    const { errorHandler, panicHandler, idGenerator, maxListeners = 100, pool, dispatch } = options;
     assertFunction(errorHandler, "errorHandler", action);
     assertFunction(panicHandler, "panicHandler", action);
     assertFunction(idGenerator, "idGenerator", action);
@@ -117,6 +121,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
         }`,
       );
     }
+    this.#concurrent = checkDispatch(dispatch, false, action);
     this.#ownsPool = pool !== undefined && !(pool instanceof Pool);
     this.#pool = pool === undefined ? undefined : pool instanceof Pool ? pool : new Pool(pool);
     this.#registry = new Registry(idGenerator, maxListeners);
@@ -187,14 +192,19 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     const priority = assertPriority(options?.priority, action);
     const signal = options?.signal;
     assertSignal(signal, action);
-    const pool = options?.pool;
-    if (pool !== undefined && !(pool instanceof Pool)) {
+    const poolOption = options?.pool;
+    if (poolOption !== undefined && (poolOption === null || typeof poolOption !== "object")) {
       throw new TypeError(
-        `Cannot subscribe as 'pool' must be a Pool: received ${describeValue(pool)}`,
+        `Cannot subscribe as 'pool' must be a Pool or pool options: received ${
+          describeValue(poolOption)
+        }`,
       );
     }
-    const timeout = options?.timeout;
-    assertDuration(timeout, "timeout", action);
+    const timeout = checkDuration(options?.timeout, "timeout", action);
+    // Pool options make a workload class of this listener's own, closed when it goes (the
+    // constructor checks them; a pool holds nothing until a task is submitted).
+    const ownsPool = poolOption !== undefined && !(poolOption instanceof Pool);
+    const pool = ownsPool ? new Pool(poolOption) : poolOption as Pool | undefined;
     if (this.#lifecycle.closed) {
       throw new EmitterClosedError(
         `Cannot subscribe to ${describeValue(pattern)} as the emitter is closed`,
@@ -206,6 +216,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       pool,
       timeout: timeout ?? 0,
       signal,
+      ownsPool,
     });
   }
 
@@ -310,17 +321,18 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    */
   emit<K extends keyof E & string>(topic: K, ...args: EmitArgs<E, K>): Promise<readonly Error[]>;
   emit(topic: string, payload?: unknown, options?: EmitOptions): Promise<readonly Error[]> {
-    if (this.#lifecycle.closed) return Promise.resolve(closedResult(topic));
+    if (this.#lifecycle.closed) return Promise.resolve(this.#refuseClosed(topic, payload));
     let signal: AbortSignal | undefined;
     let timeout: number | undefined;
+    let concurrent = this.#concurrent;
     if (options !== undefined) {
       assertOptionsObject(options, "emit");
       signal = options.signal;
-      timeout = options.timeout;
       assertSignal(signal, "emit");
-      assertDuration(timeout, "timeout", "emit");
+      timeout = checkDuration(options.timeout, "timeout", "emit");
+      concurrent = checkDispatch(options.dispatch, concurrent, "emit");
     }
-    return emitAsync(this.#dispatcher, topic, payload, signal, timeout);
+    return emitAsync(this.#dispatcher, topic, payload, signal, timeout, concurrent);
   }
 
   /**
@@ -347,7 +359,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    */
   emitSync<K extends keyof E & string>(topic: K, ...args: EmitSyncArgs<E, K>): readonly Error[];
   emitSync(topic: string, payload?: unknown): readonly Error[] {
-    if (this.#lifecycle.closed) return closedResult(topic);
+    if (this.#lifecycle.closed) return this.#refuseClosed(topic, payload);
     return this.#dispatcher.emitSync(topic, payload);
   }
 
@@ -386,10 +398,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     checkPattern(pattern, action);
     assertOptionsObject(options, action);
     const signal = options?.signal;
-    const timeout = options?.timeout;
     const filter = options?.filter;
     assertSignal(signal, action);
-    assertDuration(timeout, "timeout", action);
+    const timeout = checkDuration(options?.timeout, "timeout", action);
     assertFunction(filter, "filter", action);
     const priority = assertPriority(options?.priority, action);
     return waitFor(this.#waitHost, pattern, {
@@ -526,17 +537,20 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    */
   close(options?: CloseOptions): Promise<void> {
     const action = "close the emitter";
+    let timeout: number | undefined;
     try {
       assertOptionsObject(options, action);
       assertSignal(options?.signal, action);
-      assertDuration(options?.timeout, "timeout", action);
+      timeout = checkDuration(options?.timeout, "timeout", action);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#lifecycle.close(options?.signal, options?.timeout, (gaveUp) => {
+    return this.#lifecycle.close(options?.signal, timeout, (gaveUp) => {
       this.#registry.clear();
       if (!this.#ownsPool) return undefined;
-      return this.#pool!.close(gaveUp ? { timeout: 0 } : undefined).catch(() => {});
+      // Gave up: the pool's queued tasks are dropped at once too.
+      const now = gaveUp && { signal: AbortSignal.abort(gaveUp.reason) };
+      return this.#pool!.close(now).catch(() => {});
     });
   }
 
@@ -561,10 +575,18 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.#lifecycle.closing ?? this.close();
   }
+
+  /** An emission on a closed emitter, once the topic is checked: a failure like any other. */
+  #refuseClosed(topic: string, payload: unknown): readonly Error[] {
+    assertTopic(topic, "emit");
+    const reason = new EmitterClosedError(
+      `Cannot emit ${describeValue(topic)} as the emitter is closed`,
+    );
+    return this.#dispatcher.refuse(topic, payload, reason);
+  }
 }
 
-/** What an emission on a closed emitter returns, once the topic is checked. */
-function closedResult(topic: string): Error[] {
-  assertTopic(topic, "emit");
-  return [new EmitterClosedError(`Cannot emit ${describeValue(topic)} as the emitter is closed`)];
-}
+definePrintout(Soiree, (soiree) => {
+  const { listeners, inFlight, emitted, failed } = soiree.stats();
+  return { listeners, inFlight, emitted, failed, closed: soiree.isClosed };
+});

@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { Registry } from "../src/_registry.ts";
 import { EXACT, WILDCARD } from "../src/_topic.ts";
 
-const OPTIONS = { priority: 3, once: false, pool: undefined, timeout: 0, signal: undefined };
+const OPTIONS = {
+  priority: 3,
+  once: false,
+  pool: undefined,
+  timeout: 0,
+  signal: undefined,
+  ownsPool: false,
+};
 const listener = (): void => {};
 
 test("Registry.lookup() caches a topic's list and adding to that topic replaces it", () => {

@@ -331,3 +331,38 @@ test("an emission that times out in the pool's queue gives its place back", asyn
   await first;
   assert.equal(ran, 1, "the timed-out emission never ran");
 });
+
+test("on(…, { pool: options }) makes a workload class of the listener's own, closed when it goes", async () => {
+  const soiree = new Soiree();
+  const release = gate();
+  let running = 0;
+  let peak = 0;
+  const subscription = soiree.on("upload", async () => {
+    running++;
+    peak = Math.max(peak, running);
+    await release.promise;
+    running--;
+  }, { pool: { concurrency: 2, name: "uploads" } });
+  const emissions = Array.from({ length: 5 }, () => soiree.emit("upload"));
+  await ticks();
+  assert.equal(running, 2, "bounded by the listener's own pool");
+  release.open();
+  assert.ok((await Promise.all(emissions)).every((errors) => errors.length === 0));
+  assert.equal(peak, 2);
+  subscription.off();
+  await soiree.close();
+});
+
+test("timeout: Infinity means no limit on on(), emit(), waitFor() and close()", async () => {
+  const soiree = new Soiree();
+  const release = gate();
+  soiree.on("a", () => release.promise, { timeout: Infinity });
+  const waiting = soiree.waitFor("a", { timeout: Infinity });
+  const emission = soiree.emit("a", undefined, { timeout: Infinity });
+  await ticks();
+  const closing = soiree.close({ timeout: Infinity });
+  release.open();
+  assert.deepEqual(await emission, []);
+  await waiting;
+  await closing;
+});

@@ -546,7 +546,8 @@ test("on() validates the listener and options before subscribing", () => {
   }
   assert.throws(() => soiree.on("a", () => {}, { signal: {} as AbortSignal }), TypeError);
   assert.throws(() => soiree.on("a", () => {}, { timeout: -1 }), RangeError);
-  assert.throws(() => soiree.on("a", () => {}, { pool: {} as never }), TypeError);
+  assert.throws(() => soiree.on("a", () => {}, { pool: 5 as never }), TypeError);
+  assert.throws(() => soiree.on("a", () => {}, { pool: { concurrency: 0 } }), RangeError);
   assert.throws(() => soiree.on("a", () => {}, 5 as never), TypeError);
   assert.equal(soiree.listenerCount(), 0);
   soiree.on("a", () => {}, { priority: -7.5 });
