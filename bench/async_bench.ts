@@ -3,8 +3,8 @@
 // 16, beside p-limit and p-queue running the same async function 10,000 times at concurrency
 // 16, Soiree's `Pool.submit` on its own, and unbounded runs for reference.
 //
-// The first group runs ASYNC_OPS sequential awaits per iteration; the second one batch of
-// POOLED emits, awaited together.
+// The first groups run ASYNC_OPS sequential awaits per iteration (the second compares the two
+// dispatch modes with 4 async listeners); the last one batch of POOLED emits, awaited together.
 
 import { Pool, Soiree, type SoireeEvent } from "@x/soiree";
 import { ASYNC_OPS, bench, Emittery, EventEmitter2, pLimit, PQueue, sink } from "./_peers.ts";
@@ -29,6 +29,43 @@ const soireeListener = async (event: SoireeEvent): Promise<void> => {
 const emitteryListener = async ({ data }: { data: number }): Promise<void> => {
   sink.value ^= data;
 };
+
+{
+  // Dispatch modes: 4 async listeners of one priority, each awaited in turn (sequential, the
+  // default) or started together (concurrent); emittery always starts them together.
+  const group = `async: await emit(), 4 async listeners, sequential vs concurrent (×${ASYNC_OPS})`;
+  const sequential = new Soiree();
+  const concurrent = new Soiree({ dispatch: "concurrent" });
+  const emittery = new Emittery<{ a: number }>();
+  for (let i = 0; i < 4; i++) {
+    sequential.on("a", soireeListener);
+    concurrent.on("a", soireeListener);
+    emittery.on("a", emitteryListener);
+  }
+
+  bench({
+    name: "soiree sequential",
+    group,
+    baseline: true,
+    async fn() {
+      for (let i = 0; i < ASYNC_OPS; i++) sink.value ^= (await sequential.emit("a", i)).length;
+    },
+  });
+  bench({
+    name: "soiree concurrent",
+    group,
+    async fn() {
+      for (let i = 0; i < ASYNC_OPS; i++) sink.value ^= (await concurrent.emit("a", i)).length;
+    },
+  });
+  bench({
+    name: "emittery",
+    group,
+    async fn() {
+      for (let i = 0; i < ASYNC_OPS; i++) await emittery.emit("a", i);
+    },
+  });
+}
 
 {
   const group = `async: await emit(), 1 async listener (×${ASYNC_OPS})`;

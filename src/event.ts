@@ -50,6 +50,11 @@ function unset(): never {
  * emission, in order, so a listener can replace `payload` or set `properties` for the ones
  * after it, and `abort()` stops the ones after it.
  *
+ * Once a listener is given up on (its `timeout` passed), the listeners after it get a copy:
+ * what it does to its event later (`abort()`, new payload or properties) is ignored. In
+ * concurrent dispatch each listener of a priority level gets its own copy (sharing
+ * `properties`); `waitFor()` and `events()` hand over a detached snapshot.
+ *
  * Emitters create events; constructing one yourself is useful in tests of listeners.
  *
  * @typeParam P The payload type.

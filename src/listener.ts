@@ -86,9 +86,11 @@ export interface ListenerOptions {
    */
   priority?: number;
   /**
-   * Invoke the listener at most once: the emission that starts it unsubscribes it first, so
-   * overlapping emissions cannot call it twice (and a later `off()` finds it already gone, even
-   * while that one call still waits for a slot on its class pool).
+   * Invoke the listener at most once: the emission that reaches it unsubscribes it first, so
+   * overlapping emissions cannot call it twice. On a class pool it is claimed instead while its
+   * call waits for a slot (other emissions skip it) and unsubscribed when the call starts; a
+   * call given up on before it started (timeout, cancelled emission) releases it for the next
+   * emission, and `off()` in between means the call never runs.
    *
    * @default {false}
    */

@@ -100,9 +100,11 @@ export type DispatchMode = "sequential" | "concurrent";
  */
 export interface SoireeOptions {
   /**
-   * Maps each listener failure to what `emit()` reports.
+   * Maps each failure (a listener's, or an emission refused by a closed emitter, a full pool
+   * or an aborted signal) to what `emit()` or `emitSync()` reports. Passing one takes over
+   * logging too: the default both reports and logs.
    *
-   * @default {wraps the error in a `ListenerError` naming topic, pattern and listener}
+   * @default {wraps a listener's failure in a `ListenerError` naming topic, pattern and listener ID, reports it, and logs it once with `console.error` (cause and stack included)}
    */
   errorHandler?: ErrorHandler;
   /**

@@ -291,13 +291,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
 
   /**
    * Emits an event and runs its listeners after this call returns, one after another,
-   * awaiting async ones. With a pool, the emission is one task on it; a listener that awaits
-   * another `emit()` of the same emitter then waits for a slot while holding one, so with
-   * every slot held that way none can finish: fire nested emissions and forget them, or give
-   * them their own emitter.
+   * awaiting async ones (or, with `dispatch: "concurrent"`, each priority level's together).
+   * With a pool, the emission is one task on it; a listener that awaits another `emit()` (or a
+   * `waitFor()` for it) of the same emitter then waits for a slot while holding one, so with
+   * every slot held that way none can finish, and this cannot be detected: fire nested
+   * emissions and forget them, or give them their own emitter.
    *
    * @param topic The topic (no wildcards).
-   * @param args The payload, then options (`signal`, `timeout`).
+   * @param args The payload, then options (`signal`, `timeout`, `dispatch`).
    * @returns A promise that never rejects: it resolves to the errors the emission produced
    * (after the error handler), `[]` when none, or `[EmitterClosedError]` when closed.
    * @throws {TypeError} When the topic is invalid (before anything is emitted).
@@ -374,9 +375,17 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * @returns The event.
    * @throws {TypeError} When the pattern or an option is invalid.
    *
+   * The event is a snapshot as it was at this consumer's turn in the emission (topic,
+   * payload, ID, properties): listeners after it may change theirs, not this one.
+   *
    * Rejects with the signal's reason, a `TimeoutError`, what `filter` threw, or an
-   * `EmitterClosedError` when the emitter closes first: it never stays pending after
-   * `close()`.
+   * `EmitterClosedError` when the emitter closes and no emission accepted before `close()`
+   * matched: it never stays pending after `close()`.
+   *
+   * On an emitter with a pool, do not await `waitFor()` inside one of its own listeners for an
+   * event emitted with `emit()`: the emission it waits for needs a slot of the pool the
+   * waiting listener holds, and with every slot held that way nothing can go on. Register the
+   * wait before emitting, outside the listener.
    *
    * @example
    * ```ts
@@ -412,9 +421,16 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   }
 
   /**
-   * An async iterator of the events that match the pattern, buffered up to `bufferSize`.
-   * Ending the loop (`break`, `return`, a throw) unsubscribes; `close()` ends it once the
-   * buffer is drained; the signal makes the next `next()` reject with its reason.
+   * An async iterator of the events that match the pattern, buffered up to `bufferSize`. It
+   * subscribes at once, so events emitted before the first `next()` are kept. Each event is a
+   * snapshot as it was at the iterator's turn in its emission. When the buffer is full, the
+   * emission reports the failure (a `ListenerError` whose `cause` is a `QueueFullError`, with
+   * the default error handler) instead of dropping the event silently.
+   *
+   * Ending the loop (`break`, `return`, a throw) unsubscribes, and so does losing the last
+   * reference to an iterator (when it is garbage-collected). `close()` ends it quietly once
+   * the emissions accepted before it are delivered and the buffer is read; aborting `signal`
+   * is the consumer's own cancellation, so the loop throws its reason (as std's `abortable()`).
    *
    * @typeParam P The pattern. With an event map, one that matches none of its topics does not
    * compile, and each event is a union with one event type per matched topic.
@@ -502,10 +518,11 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   }
 
   /**
-   * Closes the emitter: new emissions are refused at once (`EmitterClosedError`), every
-   * emission already accepted runs to its end, pending `waitFor()` calls reject, `events()`
-   * iterators end, and then every listener is dropped. An emitter's own pool is closed too;
-   * a pool it was handed is not.
+   * Closes the emitter: new emissions are refused at once (`EmitterClosedError`, through the
+   * error handler), every emission already accepted runs to its end and reaches every
+   * listener it matched (`waitFor()` and `events()` consumers included); then pending
+   * `waitFor()` calls reject, `events()` iterators end once their buffer is read, and every
+   * listener is dropped. An emitter's own pool is closed too; a pool it was handed is not.
    *
    * With `signal` or `timeout`, it stops waiting when they fire: in-flight emissions are
    * cancelled (their listeners see `event.signal` abort, their promises resolve with the
