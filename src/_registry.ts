@@ -1,6 +1,13 @@
-// The registry: who listens to what. Owns the registrations and their IDs (with the lazy ID
-// index), the exact-topic map and the pattern trie, the per-topic dispatch cache and its
-// invalidation, the listener count and the leak warning. It never calls a listener, never
+// The registry: who listens to what. Owns the registrations and their IDs (made on first read
+// for default IDs; custom IDs in an index, for duplicates), the exact-topic map and the pattern
+// trie, the per-topic dispatch cache and its invalidation, the listener count and the leak
+// warning.
+//
+// V8's Map re-hashes in place when an insert finds no free slot, and deleted keys keep theirs:
+// on a Map of n keys, a set/delete pair costs O(n) every few calls. So the hot Maps here are
+// never churned: the cache rotates two generations instead of evicting, an invalidated topic
+// is overwritten with `undefined`, and emptied exact entries stay until a sweep rebuilds the
+// map. It never calls a listener, never
 // reports a failure and knows nothing of emissions: dispatch reads the lists it returns.
 
 import type { SoireeEvent } from "./event.ts";
@@ -10,8 +17,14 @@ import { monotonicUlid } from "./ulid.ts";
 import { assertTopic, describeValue, EXACT } from "./_topic.ts";
 import { PatternTrie } from "./_trie.ts";
 
-/** At most this many topics keep a cached dispatch list; the oldest goes first. */
+/**
+ * At most this many topics keep a cached dispatch list: the young generation takes new topics
+ * until it holds half, then becomes the old one (dropped at the next turn). A topic found in the
+ * old generation moves back to the young one.
+ */
 const CACHE_LIMIT = 4096;
+/** Emptied exact entries are kept (reused when subscribed again) until they outnumber this and the live ones. */
+const SWEEP_AFTER = 64;
 const EMPTY: readonly Registration[] = Object.freeze([]);
 
 /** `Registration.state` bits. 0 is the common case: subscribed, plain, not once. */
@@ -59,14 +72,14 @@ export class Registration implements Subscription {
   readonly timeout: number;
   readonly entry: PatternEntry;
   cleanup: (() => void) | undefined = undefined;
-  /** Whether `id` is in the registry's ID index yet (default IDs go in when first read). */
+  /** Whether `id` was read (a default ID is made then) or given by the user's generator. */
   indexed: boolean;
-  readonly #id: string;
+  #id: string | undefined;
   readonly #registry: Registry;
 
   constructor(
     registry: Registry,
-    id: string,
+    id: string | undefined,
     indexed: boolean,
     entry: PatternEntry,
     fn: (event: SoireeEvent) => unknown,
@@ -87,12 +100,15 @@ export class Registration implements Subscription {
   }
 
   get id(): string {
-    if (!this.indexed) this.#registry.index(this);
-    return this.#id;
+    if (!this.indexed) {
+      this.#id = monotonicUlid();
+      this.#registry.index(this);
+    }
+    return this.#id!;
   }
 
-  /** The ID without indexing it. */
-  get rawId(): string {
+  /** The ID if it was made, without making it. */
+  get rawId(): string | undefined {
     return this.#id;
   }
 
@@ -125,14 +141,22 @@ export interface RegistrySizes {
 
 /** The subscriptions of one emitter. */
 export class Registry {
-  /** Dispatch lists by topic, sorted by priority then subscription order. Read on the hot path. */
-  readonly cache: Map<string, readonly Registration[]> = new Map();
+  /**
+   * Dispatch lists by topic, sorted by priority then subscription order: the young generation,
+   * read on the hot path. A miss goes through `lookup()`. `undefined` values are invalidated.
+   */
+  cache: Map<string, readonly Registration[] | undefined> = new Map();
+  #oldCache: Map<string, readonly Registration[] | undefined> = new Map();
   /** Listeners subscribed now. */
   count = 0;
   #exact = new Map<string, PatternEntry>();
+  /** Entries of `#exact` with no listener left, kept for reuse until a sweep. */
+  #emptyExact = 0;
   #trie = new PatternTrie<PatternEntry>();
-  /** Listeners by ID; a default (ULID) ID goes in when first read, as only then can it be used. */
+  /** Listeners by custom ID (the user's generator), to refuse duplicates and find them. */
   #byId = new Map<string, Registration>();
+  /** Live listeners whose ID was read or given: for leak tests. */
+  #indexed = 0;
   #seq = 0;
   readonly #idGenerator: (() => string) | undefined;
   readonly #maxListeners: number;
@@ -159,9 +183,11 @@ export class Registry {
     options: RegistrationOptions,
   ): Registration {
     const custom = this.#idGenerator !== undefined;
-    const id = custom ? this.#newId() : monotonicUlid();
+    const id = custom ? this.#newId() : undefined;
     let entry = kind === EXACT ? this.#exact.get(pattern) : this.#trie.get(pattern.split("."));
-    if (entry === undefined) {
+    if (entry !== undefined && entry.segments === undefined && entry.list.size === 0) {
+      this.#emptyExact--;
+    } else if (entry === undefined) {
       const segments = kind === EXACT ? undefined : pattern.split(".");
       entry = { pattern, segments, list: new Set(), warned: false };
       if (segments === undefined) this.#exact.set(pattern, entry);
@@ -171,6 +197,7 @@ export class Registry {
     const { signal } = options;
     if (signal?.aborted) {
       // Subscribed and unsubscribed at once: nothing to store.
+      if (entry.segments === undefined && entry.list.size === 0) this.#emptyExact++;
       this.#dropEntryIfEmpty(entry);
       registration.state |= REMOVED;
       if (options.ownsPool) void options.pool!.close();
@@ -178,7 +205,10 @@ export class Registry {
     }
     entry.list.add(registration);
     this.count++;
-    if (registration.indexed) this.#byId.set(id, registration);
+    if (id !== undefined) {
+      this.#byId.set(id, registration);
+      this.#indexed++;
+    }
     this.#invalidate(entry);
     if (signal !== undefined) {
       const onAbort = (): void => void registration.off();
@@ -215,21 +245,35 @@ export class Registry {
     const { entry } = registration;
     entry.list.delete(registration);
     this.count--;
-    if (registration.indexed) this.#byId.delete(registration.rawId);
+    if (registration.indexed) {
+      this.#indexed--;
+      if (this.#idGenerator !== undefined) this.#byId.delete(registration.rawId!);
+    }
+    if (entry.segments === undefined && entry.list.size === 0) this.#emptyExact++;
     this.#dropEntryIfEmpty(entry);
     this.#invalidate(entry);
     return true;
   }
 
-  /** The subscribed listener with this ID, if any. */
-  byId(id: string): Registration | undefined {
-    return this.#byId.get(id);
+  /**
+   * The listener with this ID subscribed to this (checked) pattern, if any. Default IDs are
+   * not indexed: the pattern's listeners are scanned, which is as fast for the usual few.
+   */
+  find(pattern: string, kind: number, id: string): Registration | undefined {
+    if (this.#idGenerator !== undefined) {
+      const registration = this.#byId.get(id);
+      return registration?.pattern === pattern ? registration : undefined;
+    }
+    const entry = kind === EXACT ? this.#exact.get(pattern) : this.#trie.get(pattern.split("."));
+    if (entry === undefined) return undefined;
+    for (const registration of entry.list) if (registration.rawId === id) return registration;
+    return undefined;
   }
 
-  /** Puts a default ID in the index, now that it has been read. */
+  /** Counts a default ID that was just made on first read. */
   index(registration: Registration): void {
-    if (registration.active) this.#byId.set(registration.rawId, registration);
     registration.indexed = true;
+    if (registration.active) this.#indexed++;
   }
 
   /**
@@ -240,6 +284,11 @@ export class Registry {
   lookup(topic: string, action: string): readonly Registration[] {
     const cached = this.cache.get(topic);
     if (cached !== undefined) return cached;
+    const old = this.#oldCache.get(topic);
+    if (old !== undefined) {
+      this.#cacheSet(topic, old);
+      return old;
+    }
     assertTopic(topic, action);
     const exact = this.#exact.get(topic)?.list;
     let list: Registration[] | readonly Registration[];
@@ -258,11 +307,17 @@ export class Registry {
       }
     }
     if (list.length > 1) (list as Registration[]).sort(byPriorityThenSeq);
-    if (this.cache.size >= CACHE_LIMIT) {
-      this.cache.delete(this.cache.keys().next().value!);
+    this.#cacheSet(topic, list);
+    return list;
+  }
+
+  /** Caches a list in the young generation, turning the generations when it is full. */
+  #cacheSet(topic: string, list: readonly Registration[]): void {
+    if (this.cache.size >= CACHE_LIMIT / 2 && !this.cache.has(topic)) {
+      this.#oldCache = this.cache;
+      this.cache = new Map();
     }
     this.cache.set(topic, list);
-    return list;
   }
 
   /** How many listeners are subscribed to exactly this wildcard pattern. */
@@ -280,10 +335,12 @@ export class Registry {
       }
       entry.list.clear();
     }
-    this.#exact.clear();
+    this.#exact = new Map();
+    this.#emptyExact = 0;
     this.#trie = new PatternTrie<PatternEntry>();
-    this.#byId.clear();
-    this.cache.clear();
+    this.#byId = new Map();
+    this.#indexed = 0;
+    this.#clearCache();
     this.count = 0;
   }
 
@@ -292,10 +349,10 @@ export class Registry {
     return {
       trieNodes: this.#trie.nodeCount,
       wildcardPatterns: this.#trie.size,
-      exactPatterns: this.#exact.size,
-      cacheSize: this.cache.size,
+      exactPatterns: this.#exact.size - this.#emptyExact,
+      cacheSize: this.#cacheSize(),
       listeners: this.count,
-      indexedIds: this.#byId.size,
+      indexedIds: this.#indexed,
     };
   }
 
@@ -323,17 +380,52 @@ export class Registry {
     return id;
   }
 
-  #invalidate(entry: PatternEntry): void {
-    if (entry.segments === undefined && this.count > 0) this.cache.delete(entry.pattern);
-    else this.cache.clear();
+  /** Topics with a cached list (the two generations may both hold one topic: counted once). */
+  #cacheSize(): number {
+    let size = 0;
+    for (const list of this.cache.values()) if (list !== undefined) size++;
+    for (const [topic, list] of this.#oldCache) {
+      if (list !== undefined && this.cache.get(topic) === undefined) size++;
+    }
+    return size;
   }
 
+  #clearCache(): void {
+    if (this.cache.size > 0) this.cache = new Map();
+    if (this.#oldCache.size > 0) this.#oldCache = new Map();
+  }
+
+  /**
+   * Drops the cached lists a subscription change can alter: its own topic for an exact
+   * pattern (overwritten, never deleted), every topic for a wildcard pattern.
+   */
+  #invalidate(entry: PatternEntry): void {
+    if (entry.segments !== undefined || this.count === 0) return this.#clearCache();
+    const topic = entry.pattern;
+    if (this.cache.get(topic) !== undefined) this.cache.set(topic, undefined);
+    if (this.#oldCache.get(topic) !== undefined) this.#oldCache.set(topic, undefined);
+  }
+
+  /**
+   * Drops an emptied wildcard entry from the trie at once. An emptied exact entry stays for
+   * reuse; once emptied ones outnumber the live ones (and SWEEP_AFTER), the map is rebuilt
+   * without them, and when no listener is left at all it is dropped whole.
+   */
   #dropEntryIfEmpty(entry: PatternEntry): void {
     if (entry.list.size > 0) return;
-    if (entry.segments === undefined) {
-      if (this.#exact.get(entry.pattern) === entry) this.#exact.delete(entry.pattern);
-    } else if (this.#trie.get(entry.segments) === entry) {
-      this.#trie.delete(entry.segments);
+    if (entry.segments !== undefined) {
+      if (this.#trie.get(entry.segments) === entry) this.#trie.delete(entry.segments);
+      return;
+    }
+    const empty = this.#emptyExact;
+    if (this.count === 0) {
+      this.#exact = new Map();
+      this.#emptyExact = 0;
+    } else if (empty > SWEEP_AFTER && empty > this.#exact.size - empty) {
+      const live = new Map<string, PatternEntry>();
+      for (const [pattern, kept] of this.#exact) if (kept.list.size > 0) live.set(pattern, kept);
+      this.#exact = live;
+      this.#emptyExact = 0;
     }
   }
 }

@@ -243,16 +243,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * ```
    */
   off<const P extends string>(pattern: CheckedPattern<E, P>, id: string): void {
-    checkPattern(pattern, "unsubscribe");
+    const kind = checkPattern(pattern, "unsubscribe");
     if (typeof id !== "string") {
       throw new TypeError(
         `Cannot unsubscribe as 'id' must be a string: received ${describeValue(id)}`,
       );
     }
-    const registration = this.#registry.byId(id);
-    if (registration === undefined || registration.pattern !== pattern) {
-      throw new ListenerNotFoundError(pattern, id);
-    }
+    const registration = this.#registry.find(pattern, kind, id);
+    if (registration === undefined) throw new ListenerNotFoundError(pattern, id);
     this.#registry.remove(registration);
   }
 

@@ -51,7 +51,7 @@ test("Registry.clear() leaves nothing behind", () => {
     registry.add("a.**", WILDCARD, listener, OPTIONS),
   ];
   registry.lookup("a.b", "emit");
-  assert.equal(registry.byId(subscriptions[0].id), subscriptions[0]);
+  assert.equal(registry.find("a.b", EXACT, subscriptions[0].id), subscriptions[0]);
   registry.clear();
   assert.deepEqual(registry.sizes(), {
     trieNodes: 0,
