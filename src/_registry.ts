@@ -15,7 +15,7 @@ import type { Subscription } from "./listener.ts";
 import type { Pool } from "./pool.ts";
 import { monotonicUlid } from "./ulid.ts";
 import { assertTopic, describeValue, EXACT } from "./_topic.ts";
-import { PatternTrie } from "./_trie.ts";
+import { matchSegments, PatternTrie } from "./_trie.ts";
 
 /**
  * At most this many topics keep a cached dispatch list: the young generation takes new topics
@@ -23,6 +23,8 @@ import { PatternTrie } from "./_trie.ts";
  * old generation moves back to the young one.
  */
 const CACHE_LIMIT = 4096;
+/** A wildcard change drops only the cached topics it matches while the cache holds at most this. */
+const SCAN_LIMIT = 256;
 /** Emptied exact entries are kept (reused when subscribed again) until they outnumber this and the live ones. */
 const SWEEP_AFTER = 64;
 const EMPTY: readonly Registration[] = Object.freeze([]);
@@ -396,11 +398,24 @@ export class Registry {
   }
 
   /**
-   * Drops the cached lists a subscription change can alter: its own topic for an exact
-   * pattern (overwritten, never deleted), every topic for a wildcard pattern.
+   * Drops the cached lists a subscription change can alter (overwritten, never deleted): its
+   * own topic for an exact pattern; for a wildcard pattern the topics it matches, or every
+   * topic when the cache holds more than SCAN_LIMIT.
    */
   #invalidate(entry: PatternEntry): void {
-    if (entry.segments !== undefined || this.count === 0) return this.#clearCache();
+    if (this.count === 0) return this.#clearCache();
+    const { segments } = entry;
+    if (segments !== undefined) {
+      if (this.cache.size + this.#oldCache.size > SCAN_LIMIT) return this.#clearCache();
+      for (const generation of [this.cache, this.#oldCache]) {
+        for (const [topic, list] of generation) {
+          if (list !== undefined && matchSegments(segments, topic.split("."))) {
+            generation.set(topic, undefined);
+          }
+        }
+      }
+      return;
+    }
     const topic = entry.pattern;
     if (this.cache.get(topic) !== undefined) this.cache.set(topic, undefined);
     if (this.#oldCache.get(topic) !== undefined) this.#oldCache.set(topic, undefined);

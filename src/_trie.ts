@@ -17,6 +17,8 @@ class Node<T> {
   value: T | undefined = undefined;
   /** The match call that last collected this node's value (dedupes results). */
   stamp = 0;
+  /** Empty, but kept in a wide parent's map rather than deleted from it (see `delete()`). */
+  kept = false;
 
   constructor(parent: Node<T> | undefined, key: string) {
     this.parent = parent;
@@ -41,11 +43,19 @@ export interface MatchWork {
   steps: number;
 }
 
+/**
+ * A parent with more children than this keeps an emptied child instead of deleting it: V8
+ * re-hashes a Map of n keys in place every few set/delete pairs, at O(n) each.
+ */
+const WIDE = 64;
+
 /** A trie of patterns split on ".", each pattern holding one value. */
 export class PatternTrie<T> {
   #root: Node<T> = new Node<T>(undefined, "");
   #size = 0;
   #stamp = 0;
+  /** Empty nodes kept under wide parents; swept once they outnumber WIDE and the patterns. */
+  #kept = 0;
 
   /** The number of patterns stored. */
   get size(): number {
@@ -101,6 +111,9 @@ export class PatternTrie<T> {
         if (key === "*") node.star = next;
         else if (key === "**") node.double = next;
         else (node.children ??= new Map()).set(key, next);
+      } else if (next.kept) {
+        next.kept = false;
+        this.#kept--;
       }
       node = next;
     }
@@ -117,17 +130,51 @@ export class PatternTrie<T> {
     if (node === undefined || node.value === undefined) return false;
     node.value = undefined;
     this.#size--;
+    if (this.#size === 0) {
+      this.#root = new Node<T>(undefined, "");
+      this.#kept = 0;
+      return true;
+    }
     while (node.parent !== undefined && node.isEmpty()) {
       const parent: Node<T> = node.parent;
       if (node.key === "*") parent.star = undefined;
       else if (node.key === "**") parent.double = undefined;
-      else {
+      else if (parent.children!.size > WIDE) {
+        node.kept = true;
+        this.#kept++;
+        break;
+      } else {
         parent.children!.delete(node.key);
         if (parent.children!.size === 0) parent.children = undefined;
       }
       node = parent;
     }
+    if (this.#kept > WIDE && this.#kept > this.#size) this.#rebuild();
     return true;
+  }
+
+  /** Builds the trie again from its patterns, without the kept empty nodes. */
+  #rebuild(): void {
+    const patterns: [string[], T][] = [];
+    // Iterative: a pattern may have thousands of segments.
+    const stack: Node<T>[] = [this.#root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node.value !== undefined) {
+        const path: string[] = [];
+        for (let up: Node<T> = node; up.parent !== undefined; up = up.parent) path.push(up.key);
+        patterns.push([path.reverse(), node.value]);
+      }
+      if (node.star !== undefined) stack.push(node.star);
+      if (node.double !== undefined) stack.push(node.double);
+      if (node.children !== undefined) {
+        for (const child of node.children.values()) stack.push(child);
+      }
+    }
+    this.#root = new Node<T>(undefined, "");
+    this.#size = 0;
+    this.#kept = 0;
+    for (const [segments, value] of patterns) this.set(segments, value);
   }
 
   /**
@@ -180,5 +227,52 @@ export class PatternTrie<T> {
     }
     if (work !== undefined) work.steps += steps;
     return out;
+  }
+}
+
+/**
+ * Whether a pattern's segments match a topic's, by the same rules as the trie (`*` one
+ * segment; `**` any number, at least one at the end), in O(pattern × topic) steps and no
+ * allocation.
+ */
+export function matchSegments(pattern: readonly string[], topic: readonly string[]): boolean {
+  const n = topic.length;
+  if (n > 30) return new PatternTrieMatcher(pattern).matches(topic);
+  // Bit j of `reach`: the pattern so far matches the first j topic segments.
+  let reach = 1;
+  for (let i = 0; i < pattern.length; i++) {
+    const segment = pattern[i];
+    let next = 0;
+    if (segment === "**") {
+      const last = i === pattern.length - 1;
+      let any = 0;
+      for (let j = 0; j <= n; j++) {
+        if (!last) any |= (reach >>> j) & 1;
+        next |= any << j;
+        if (last) any |= (reach >>> j) & 1;
+      }
+    } else {
+      for (let j = 0; j < n; j++) {
+        if (((reach >>> j) & 1) === 1 && (segment === "*" || segment === topic[j])) {
+          next |= 1 << (j + 1);
+        }
+      }
+    }
+    if (next === 0) return false;
+    reach = next;
+  }
+  return ((reach >>> n) & 1) === 1;
+}
+
+/** The general case of `matchSegments()` (long topics): a one-pattern trie. */
+class PatternTrieMatcher {
+  readonly #trie = new PatternTrie<true>();
+
+  constructor(pattern: readonly string[]) {
+    this.#trie.set(pattern, true);
+  }
+
+  matches(topic: readonly string[]): boolean {
+    return this.#trie.match(topic, []).length > 0;
   }
 }

@@ -2,6 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Registry } from "../src/_registry.ts";
 import { EXACT, WILDCARD } from "../src/_topic.ts";
+import { matchSegments } from "../src/_trie.ts";
+import { matchTopic } from "../mod.ts";
+import fc from "fast-check";
 
 const OPTIONS = {
   priority: 3,
@@ -62,4 +65,38 @@ test("Registry.clear() leaves nothing behind", () => {
     indexedIds: 0,
   });
   assert.ok(subscriptions.every((subscription) => !subscription.active));
+});
+
+test("matchSegments() agrees with matchTopic() on random patterns and topics", () => {
+  const segment = fc.constantFrom("a", "b", "c");
+  const patternSegment = fc.constantFrom("a", "b", "*", "**");
+  fc.assert(
+    fc.property(
+      fc.array(patternSegment, { minLength: 1, maxLength: 6 }),
+      fc.array(segment, { minLength: 1, maxLength: 7 }),
+      (pattern, topic) =>
+        matchSegments(pattern, topic) === matchTopic(pattern.join("."), topic.join(".")),
+    ),
+    { numRuns: 5_000 },
+  );
+  const long = Array.from({ length: 40 }, (_, i) => `s${i}`);
+  assert.equal(matchSegments(["s0", "**"], long), true);
+  assert.equal(matchSegments(["**", "s39"], long), true);
+  assert.equal(matchSegments(["s0", "*"], long), false);
+  assert.equal(matchSegments([...long.slice(0, 39), "*"], long), true);
+});
+
+test("Registry: a wildcard change drops only the cached topics it matches", () => {
+  const registry = new Registry(undefined, 0);
+  registry.add("a.b", EXACT, listener, OPTIONS);
+  registry.add("x.y", EXACT, listener, OPTIONS);
+  const ab = registry.lookup("a.b", "emit");
+  const xy = registry.lookup("x.y", "emit");
+  const wildcard = registry.add("a.*", WILDCARD, listener, OPTIONS);
+  assert.equal(registry.lookup("x.y", "emit"), xy, "x.y kept its cached list");
+  assert.notEqual(registry.lookup("a.b", "emit"), ab);
+  assert.deepEqual(registry.lookup("a.b", "emit").map((r) => r.pattern), ["a.b", "a.*"]);
+  wildcard.off();
+  assert.deepEqual(registry.lookup("a.b", "emit").map((r) => r.pattern), ["a.b"]);
+  assert.equal(registry.lookup("x.y", "emit"), xy);
 });
