@@ -13,6 +13,7 @@ import type { Lifecycle } from "./_lifecycle.ts";
 import {
   CLAIMED,
   describeListener,
+  DISPATCH,
   ONCE,
   type Registration,
   type Registry,
@@ -95,7 +96,7 @@ export class Dispatcher implements EventHost {
         for (; i < length; i++) {
           const registration = list[i];
           const state = registration.state;
-          if (state === 0) {
+          if ((state & DISPATCH) === 0) {
             const result = registration.fn(event);
             if (result !== undefined && result !== null) {
               errors = this.#syncResult(errors, event, registration, result);

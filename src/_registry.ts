@@ -15,6 +15,7 @@ import type { Subscription } from "./listener.ts";
 import type { Pool } from "./pool.ts";
 import { monotonicUlid } from "./ulid.ts";
 import { assertTopic, describeValue, EXACT } from "./_topic.ts";
+import { ListenerList } from "./_listener_list.ts";
 import { matchSegments, PatternTrie } from "./_trie.ts";
 
 /**
@@ -41,13 +42,18 @@ export const SPECIAL = 4;
 export const CLAIMED = 8;
 /** Bits that make a dispatch skip a listener. */
 export const SKIP: number = REMOVED | CLAIMED;
+/** Its ID was read (a default ID is made then) or given by the user's generator. */
+const INDEXED = 16;
+/** The bits dispatch looks at: none set is the fast path. */
+export const DISPATCH: number = REMOVED | ONCE | SPECIAL | CLAIMED;
 
 /** The listeners of one pattern, in subscription order. */
 interface PatternEntry {
+  readonly registry: Registry;
   readonly pattern: string;
   readonly segments: readonly string[] | undefined;
-  /** A set: insertion ordered, and removal is O(1) however many listeners there are. */
-  readonly list: Set<Registration>;
+  /** Insertion ordered, and removal is O(1) however many listeners there are. */
+  readonly list: ListenerList<Registration>;
   warned: boolean;
 }
 
@@ -63,48 +69,66 @@ export interface RegistrationOptions {
   readonly ownsPool: boolean;
 }
 
+/** What only some listeners have: kept apart so a plain listener stays small. */
+interface Extra {
+  readonly pool: Pool | undefined;
+  /** Milliseconds; 0 for none. */
+  readonly timeout: number;
+  /** Stops watching the signal, closes an owned pool: run once when the listener goes. */
+  cleanup: (() => void) | undefined;
+}
+
 /** A subscribed listener: the handle `on()` returns and the dispatch list entry. */
 export class Registration implements Subscription {
-  /** REMOVED | ONCE | SPECIAL | CLAIMED bits: one load and compare on the hot path. */
+  /** REMOVED | ONCE | SPECIAL | CLAIMED | INDEXED bits: one load and mask on the hot path. */
   state: number;
   readonly fn: (event: SoireeEvent) => unknown;
   readonly priority: number;
   readonly seq: number;
-  readonly pool: Pool | undefined;
-  readonly timeout: number;
   readonly entry: PatternEntry;
-  cleanup: (() => void) | undefined = undefined;
-  /** Whether `id` was read (a default ID is made then) or given by the user's generator. */
-  indexed: boolean;
+  extra: Extra | undefined;
   #id: string | undefined;
-  readonly #registry: Registry;
 
   constructor(
-    registry: Registry,
     id: string | undefined,
-    indexed: boolean,
     entry: PatternEntry,
     fn: (event: SoireeEvent) => unknown,
     seq: number,
     options: RegistrationOptions,
   ) {
-    this.#registry = registry;
     this.#id = id;
-    this.indexed = indexed;
     this.entry = entry;
     this.fn = fn;
     this.seq = seq;
     this.priority = options.priority;
-    this.pool = options.pool;
-    this.timeout = options.timeout;
-    this.state = (options.once ? ONCE : 0) |
-      (options.pool !== undefined || options.timeout > 0 ? SPECIAL : 0);
+    const special = options.pool !== undefined || options.timeout > 0;
+    this.extra = special
+      ? { pool: options.pool, timeout: options.timeout, cleanup: undefined }
+      : undefined;
+    this.state = (options.once ? ONCE : 0) | (special ? SPECIAL : 0) |
+      (id !== undefined ? INDEXED : 0);
+  }
+
+  /** Its workload-class pool, if any. */
+  get pool(): Pool | undefined {
+    return this.extra?.pool;
+  }
+
+  /** Its timeout in milliseconds; 0 for none. */
+  get timeout(): number {
+    return this.extra?.timeout ?? 0;
+  }
+
+  /** Whether its ID was read or given (then it counts in `indexedIds`). */
+  get indexed(): boolean {
+    return (this.state & INDEXED) !== 0;
   }
 
   get id(): string {
-    if (!this.indexed) {
+    if ((this.state & INDEXED) === 0) {
       this.#id = monotonicUlid();
-      this.#registry.index(this);
+      this.state |= INDEXED;
+      this.entry.registry.index(this);
     }
     return this.#id!;
   }
@@ -123,7 +147,7 @@ export class Registration implements Subscription {
   }
 
   off(): boolean {
-    return this.#registry.remove(this);
+    return this.entry.registry.remove(this);
   }
 
   [Symbol.dispose](): void {
@@ -191,11 +215,11 @@ export class Registry {
       this.#emptyExact--;
     } else if (entry === undefined) {
       const segments = kind === EXACT ? undefined : pattern.split(".");
-      entry = { pattern, segments, list: new Set(), warned: false };
+      entry = { registry: this, pattern, segments, list: new ListenerList(), warned: false };
       if (segments === undefined) this.#exact.set(pattern, entry);
       else this.#trie.set(segments, entry);
     }
-    const registration = new Registration(this, id, custom, entry, fn, this.#seq++, options);
+    const registration = new Registration(id, entry, fn, this.#seq++, options);
     const { signal } = options;
     if (signal?.aborted) {
       // Subscribed and unsubscribed at once: nothing to store.
@@ -215,13 +239,15 @@ export class Registry {
     if (signal !== undefined) {
       const onAbort = (): void => void registration.off();
       signal.addEventListener("abort", onAbort, { once: true });
-      registration.cleanup = () => signal.removeEventListener("abort", onAbort);
+      registration.extra ??= { pool: undefined, timeout: 0, cleanup: undefined };
+      registration.extra.cleanup = () => signal.removeEventListener("abort", onAbort);
     }
     if (options.ownsPool) {
       const pool = options.pool!;
-      const unwatch = registration.cleanup;
+      const extra = registration.extra!;
+      const unwatch = extra.cleanup;
       // Calls already running finish; calls still queued find the listener gone.
-      registration.cleanup = () => {
+      extra.cleanup = () => {
         unwatch?.();
         void pool.close().catch(() => {});
       };
@@ -242,8 +268,11 @@ export class Registry {
   remove(registration: Registration): boolean {
     if ((registration.state & REMOVED) !== 0) return false;
     registration.state |= REMOVED;
-    registration.cleanup?.();
-    registration.cleanup = undefined;
+    const extra = registration.extra;
+    if (extra?.cleanup !== undefined) {
+      extra.cleanup();
+      extra.cleanup = undefined;
+    }
     const { entry } = registration;
     entry.list.delete(registration);
     this.count--;
@@ -268,13 +297,11 @@ export class Registry {
     }
     const entry = kind === EXACT ? this.#exact.get(pattern) : this.#trie.get(pattern.split("."));
     if (entry === undefined) return undefined;
-    for (const registration of entry.list) if (registration.rawId === id) return registration;
-    return undefined;
+    return entry.list.find((registration) => registration.rawId === id);
   }
 
   /** Counts a default ID that was just made on first read. */
   index(registration: Registration): void {
-    registration.indexed = true;
     if (registration.active) this.#indexed++;
   }
 
@@ -295,16 +322,13 @@ export class Registry {
     const exact = this.#exact.get(topic)?.list;
     let list: Registration[] | readonly Registration[];
     if (this.#trie.size === 0) {
-      list = exact === undefined ? EMPTY : [...exact];
+      list = exact === undefined || exact.size === 0 ? EMPTY : exact.appendTo([]);
     } else {
       const entries = this.#trie.match(topic.split("."), []);
-      if (exact === undefined && entries.length === 0) list = EMPTY;
-      else if (entries.length === 0) list = [...exact!];
+      if ((exact === undefined || exact.size === 0) && entries.length === 0) list = EMPTY;
       else {
-        const merged: Registration[] = exact === undefined ? [] : [...exact];
-        for (const entry of entries) {
-          for (const registration of entry.list) merged.push(registration);
-        }
+        const merged: Registration[] = exact === undefined ? [] : exact.appendTo([]);
+        for (const entry of entries) entry.list.appendTo(merged);
         list = merged;
       }
     }
@@ -330,10 +354,13 @@ export class Registry {
   /** Drops every listener at once (close): linear, not one removal at a time. */
   clear(): void {
     for (const entry of [...this.#exact.values(), ...this.#trie.values()]) {
-      for (const registration of entry.list) {
+      for (const registration of entry.list.appendTo([])) {
         registration.state |= REMOVED;
-        registration.cleanup?.();
-        registration.cleanup = undefined;
+        const extra = registration.extra;
+        if (extra?.cleanup !== undefined) {
+          extra.cleanup();
+          extra.cleanup = undefined;
+        }
       }
       entry.list.clear();
     }
