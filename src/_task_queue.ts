@@ -1,6 +1,7 @@
 // The FIFO queue of tasks waiting for a pool's slot: its entries, the list that keeps them in
-// order and lets a withdrawn one leave in O(1), each entry's abort listener, and the shared
-// promise executor that spares each queued task a closure. It only keeps the order: the
+// order and lets a withdrawn one leave in O(1), one abort listener per signal however many
+// queued tasks share it (each signal's entries are linked, so one leaves in O(1) too), and the
+// shared promise executor that spares each queued task a closure. It only keeps the order: the
 // capacity, which task runs and when, and what is counted are `Pool`'s to decide, and this
 // module must not import `pool.ts`.
 
@@ -13,8 +14,11 @@ export class Entry {
   reject: ((reason: unknown) => void) | undefined;
   /** Set instead of the three above for a job. */
   job: PoolJob | undefined = undefined;
-  signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
+  /** The watch of its signal, while it is queued with one. */
+  watch: SignalWatch | undefined = undefined;
+  /** Its neighbours among the queued entries with the same signal. */
+  sameSignalPrev: Entry | undefined = undefined;
+  sameSignalNext: Entry | undefined = undefined;
   list: TaskList | undefined = undefined;
   prev: Entry | undefined = undefined;
   next: Entry | undefined = undefined;
@@ -37,14 +41,33 @@ export class Entry {
 }
 
 /**
- * A FIFO doubly linked list of entries, so a withdrawn task leaves in O(1). An entry listens
- * to its signal exactly while it is in the list.
+ * The queued entries of one signal and the one listener this list keeps on it while there are
+ * any: a signal shared by 10,000 queued tasks costs one listener, not 10,000 (whose removals
+ * would each scan the rest).
+ */
+class SignalWatch {
+  readonly signal: AbortSignal;
+  /** The newest queued entry with this signal; `sameSignalNext` leads to older ones. */
+  head: Entry | undefined = undefined;
+  listening = false;
+  onAbort: () => void = () => {};
+
+  constructor(signal: AbortSignal) {
+    this.signal = signal;
+  }
+}
+
+/**
+ * A FIFO doubly linked list of entries, so a withdrawn task leaves in O(1). An entry is
+ * watched for its signal exactly while it is in the list.
  */
 export class TaskList {
   head: Entry | undefined = undefined;
   tail: Entry | undefined = undefined;
   size = 0;
   readonly #onAbort: (entry: Entry, reason: unknown) => void;
+  /** Watches by signal; never deleted from (a WeakMap entry goes with its signal). */
+  readonly #watches = new WeakMap<AbortSignal, SignalWatch>();
 
   /** @param onAbort Called when the signal of an entry still in the list aborts. */
   constructor(onAbort: (entry: Entry, reason: unknown) => void) {
@@ -85,15 +108,51 @@ export class TaskList {
     else next.prev = prev;
     entry.list = entry.prev = entry.next = undefined;
     this.size--;
-    entry.signal?.removeEventListener("abort", entry.onAbort!);
+    const watch = entry.watch;
+    if (watch === undefined) return;
+    const before = entry.sameSignalPrev;
+    const after = entry.sameSignalNext;
+    if (before === undefined) watch.head = after;
+    else before.sameSignalNext = after;
+    if (after !== undefined) after.sameSignalPrev = before;
+    entry.watch = entry.sameSignalPrev = entry.sameSignalNext = undefined;
+    if (watch.head === undefined && watch.listening) {
+      watch.listening = false;
+      watch.signal.removeEventListener("abort", watch.onAbort);
+    }
+  }
+
+  #watch(entry: Entry, signal: AbortSignal): void {
+    let watch = this.#watches.get(signal);
+    if (watch === undefined) {
+      const created = new SignalWatch(signal);
+      created.onAbort = () => {
+        created.listening = false;
+        // Every entry still queued with this signal is withdrawn, oldest first.
+        const withdrawn: Entry[] = [];
+        for (let next = created.head; next !== undefined; next = next.sameSignalNext) {
+          withdrawn.push(next);
+        }
+        for (let i = withdrawn.length - 1; i >= 0; i--) {
+          if (withdrawn[i].watch === created) this.#onAbort(withdrawn[i], signal.reason);
+        }
+      };
+      watch = created;
+      this.#watches.set(signal, watch);
+    }
+    entry.watch = watch;
+    const head = watch.head;
+    entry.sameSignalNext = head;
+    if (head !== undefined) head.sameSignalPrev = entry;
+    watch.head = entry;
+    if (!watch.listening) {
+      watch.listening = true;
+      signal.addEventListener("abort", watch.onAbort, { once: true });
+    }
   }
 
   #push(entry: Entry, signal: AbortSignal | undefined): void {
-    if (signal !== undefined) {
-      entry.signal = signal;
-      entry.onAbort = () => this.#onAbort(entry, signal.reason);
-      signal.addEventListener("abort", entry.onAbort, { once: true });
-    }
+    if (signal !== undefined) this.#watch(entry, signal);
     entry.list = this;
     entry.prev = this.tail;
     if (this.tail === undefined) this.head = entry;
