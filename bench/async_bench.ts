@@ -7,7 +7,17 @@
 // dispatch modes with 4 async listeners); the last one batch of POOLED emits, awaited together.
 
 import { Pool, Soiree, type SoireeEvent } from "@x/soiree";
-import { ASYNC_OPS, bench, Emittery, EventEmitter2, pLimit, PQueue, sink } from "./_peers.ts";
+import {
+  ASYNC_OPS,
+  bench,
+  Emittery,
+  EventEmitter2,
+  NodeEventEmitter,
+  pLimit,
+  PQueue,
+  sink,
+} from "./_peers.ts";
+import { once } from "node:events";
 
 /** Emits per iteration of the pooled group. */
 const POOLED = 10_000;
@@ -29,6 +39,70 @@ const soireeListener = async (event: SoireeEvent): Promise<void> => {
 const emitteryListener = async ({ data }: { data: number }): Promise<void> => {
   sink.value ^= data;
 };
+
+{
+  // "waitFor per request": wait for the event a request is about, emit it, settle; emittery's
+  // once() and Node's events.once() are the peers.
+  const group = `async: waitFor per request, subscribe + emit + settle (×${ASYNC_OPS})`;
+  const soiree = new Soiree();
+  const emittery = new Emittery<{ "request.done": number }>();
+  const node = new NodeEventEmitter();
+  bench({
+    name: "soiree",
+    group,
+    baseline: true,
+    async fn() {
+      for (let i = 0; i < ASYNC_OPS; i++) {
+        const done = soiree.waitFor("request.done");
+        soiree.emitSync("request.done", i);
+        sink.value ^= (await done).payload as number;
+      }
+    },
+  });
+  bench({
+    name: "emittery once()",
+    group,
+    async fn() {
+      for (let i = 0; i < ASYNC_OPS; i++) {
+        const done = emittery.once("request.done");
+        await emittery.emit("request.done", i);
+        sink.value ^= (await done).data;
+      }
+    },
+  });
+  bench({
+    name: "node:events once()",
+    group,
+    async fn() {
+      for (let i = 0; i < ASYNC_OPS; i++) {
+        const done = once(node, "request.done");
+        node.emit("request.done", i);
+        sink.value ^= (await done)[0] as number;
+      }
+    },
+  });
+}
+
+for (const queued of [1_000, 10_000]) {
+  // Tasks queued behind a busy slot that share one request-scoped signal: the cost per task
+  // must not grow with their number.
+  bench({
+    name: "soiree Pool.submit",
+    group: `async: ${queued} queued tasks sharing one signal (×${queued})`,
+    baseline: true,
+    async fn() {
+      const pool = new Pool({ concurrency: 1 });
+      const { signal } = new AbortController();
+      let release = (): void => {};
+      const busy = pool.submit(() => new Promise<void>((resolve) => (release = resolve)));
+      const tasks: Promise<unknown>[] = [];
+      for (let i = 0; i < queued; i++) tasks.push(pool.submit(() => i, { signal }));
+      release();
+      await Promise.all(tasks);
+      await busy;
+    },
+  });
+}
 
 {
   // Dispatch modes: 4 async listeners of one priority, each awaited in turn (sequential, the

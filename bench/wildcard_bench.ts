@@ -114,6 +114,56 @@ for (const size of SIZES) {
   floorBench(group);
 }
 
+{
+  // "ID in the topic": `order.<n>.paid` with a new n on every emit, reached through
+  // `order.*.paid`, beside the unrelated subscriptions: nearly every emission is a cold one.
+  const topics = Array.from({ length: COLD_TOPICS }, (_, k) => `order.${k}.paid`);
+  const { soiree, ee2 } = build(CHURN_SIZE);
+  soiree.on("order.*.paid", onEvent[0]);
+  ee2.on("order.*.paid", plain[0]);
+  const group = `wildcard: ID in the topic, order.<n>.paid, ${CHURN_SIZE} unrelated (×${OPS})`;
+  let next = 0;
+  bench({
+    name: "soiree",
+    group,
+    baseline: true,
+    fn() {
+      for (let i = 0; i < OPS; i++) {
+        sink.value ^= soiree.emitSync(topics[next], i).length;
+        next = (next + 1) & (COLD_TOPICS - 1);
+      }
+    },
+  });
+  bench({
+    name: "eventemitter2",
+    group,
+    fn() {
+      for (let i = 0; i < OPS; i++) {
+        sink.value ^= Number(ee2.emit(topics[next], i));
+        next = (next + 1) & (COLD_TOPICS - 1);
+      }
+    },
+  });
+}
+
+for (const size of [10, 100_000]) {
+  // Cold emits as subscriptions grow (the 1,000 row is the cold group above): Soiree alone.
+  const topics = Array.from({ length: COLD_TOPICS }, (_, k) => `a.n${k}.c`);
+  const { soiree } = build(size);
+  let next = 0;
+  bench({
+    name: "soiree",
+    group: `wildcard: cold emit of a new topic, ${size} unrelated (×${OPS})`,
+    baseline: true,
+    fn() {
+      for (let i = 0; i < OPS; i++) {
+        sink.value ^= soiree.emitSync(topics[next], i).length;
+        next = (next + 1) & (COLD_TOPICS - 1);
+      }
+    },
+  });
+}
+
 for (const [kind, churned] of [["a pattern", "t.*.x"], ["an exact-topic", "t.q.x"]] as const) {
   // Per operation: subscribe an unrelated listener, emit `a.b.c`, unsubscribe it.
   const { soiree, ee2 } = build(CHURN_SIZE);

@@ -23,8 +23,8 @@ const WARM_UP = 1_000;
 
 /** One measured figure. */
 export interface MemoryResult {
-  /** What one item is: "listener" or "emission". */
-  kind: "listener" | "emission";
+  /** What one item is: a listener, an emission, or a topic emitted once (the dispatch cache). */
+  kind: "listener" | "emission" | "topic";
   /** The library and the shape of the case. */
   name: string;
   /** Heap bytes per item. */
@@ -87,6 +87,22 @@ const CASES: Case[] = [
   listenerCase("soiree, a pattern each (topic.<i>.*)", () => new Soiree(), patternEach),
   listenerCase("eventemitter3, one topic", () => new EventEmitter3(), oneTopic),
   listenerCase("eventemitter3, a topic each", () => new EventEmitter3(), topicEach),
+  {
+    // The dispatch cache must stay bounded: 100,000 distinct topics, each emitted once.
+    kind: "topic",
+    name: "soiree, distinct topics emitted once (topic.<i>.x via topic.*.x)",
+    setup(n) {
+      const soiree = new Soiree();
+      soiree.on("topic.*.x", listener);
+      const topics = Array.from({ length: n }, (_, i) => `topic.${i}.x`);
+      return {
+        add: () => {
+          for (let i = 0; i < n; i++) soiree.emitSync(topics[i]);
+        },
+        release: () => Promise.resolve(),
+      };
+    },
+  },
   {
     kind: "emission",
     name: "soiree, queued on a pool of 1",
