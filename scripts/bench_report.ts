@@ -187,7 +187,13 @@ function targets(groups: Group[], memory: MemoryResult[]): Target[] {
     });
   }
   list.push(
-    ratioTarget(groups, "`await emit()`, 1 async listener", "async: await emit()", "emittery", 1),
+    ratioTarget(
+      groups,
+      "`await emit()`, 1 async listener",
+      "async: await emit(), 1 async listener",
+      "emittery",
+      1,
+    ),
     ratioTarget(
       groups,
       "10,000 async emits through a pool of 16",

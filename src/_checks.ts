@@ -50,6 +50,39 @@ export function checkDispatch(value: unknown, fallback: boolean, action: string)
   );
 }
 
+/** Throws unless `value` is an integer from 0 up (the emitter's `maxListeners`). */
+export function assertMaxListeners(value: unknown, action: string): asserts value is number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new RangeError(
+      `Cannot ${action} as 'maxListeners' must be an integer from 0 up: received ${
+        describeValue(value)
+      }`,
+    );
+  }
+}
+
+/** Throws unless `value` is a positive integer or `Infinity` (an `events()` buffer size). */
+export function assertBufferSize(value: unknown, action: string): asserts value is number {
+  if (
+    typeof value !== "number" || !(value === Infinity || (Number.isInteger(value) && value > 0))
+  ) {
+    throw new RangeError(
+      `Cannot ${action} as 'bufferSize' must be a positive integer or Infinity: received ${
+        describeValue(value)
+      }`,
+    );
+  }
+}
+
+/** Throws unless `value` is `undefined` or an object (a `Pool`, or pool options). */
+export function assertPoolOption(value: unknown, action: string): void {
+  if (value !== undefined && (value === null || typeof value !== "object")) {
+    throw new TypeError(
+      `Cannot ${action} as 'pool' must be a Pool or pool options: received ${describeValue(value)}`,
+    );
+  }
+}
+
 /** Throws unless `value` is `undefined` or a function. */
 export function assertFunction(value: unknown, name: string, action: string): void {
   if (value !== undefined && typeof value !== "function") {

@@ -23,8 +23,11 @@ import type {
 import { EmitterClosedError, ListenerNotFoundError } from "./errors.ts";
 import { Pool } from "./pool.ts";
 import {
+  assertBufferSize,
   assertFunction,
+  assertMaxListeners,
   assertOptionsObject,
+  assertPoolOption,
   assertPriority,
   assertSignal,
   checkDispatch,
@@ -107,20 +110,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     assertFunction(errorHandler, "errorHandler", action);
     assertFunction(panicHandler, "panicHandler", action);
     assertFunction(idGenerator, "idGenerator", action);
-    if (typeof maxListeners !== "number" || !Number.isInteger(maxListeners) || maxListeners < 0) {
-      throw new RangeError(
-        `Cannot create the emitter as 'maxListeners' must be an integer from 0 up: received ${
-          describeValue(maxListeners)
-        }`,
-      );
-    }
-    if (pool !== undefined && (pool === null || typeof pool !== "object")) {
-      throw new TypeError(
-        `Cannot create the emitter as 'pool' must be a Pool or pool options: received ${
-          describeValue(pool)
-        }`,
-      );
-    }
+    assertMaxListeners(maxListeners, action);
+    assertPoolOption(pool, action);
     this.#concurrent = checkDispatch(dispatch, false, action);
     this.#ownsPool = pool !== undefined && !(pool instanceof Pool);
     this.#pool = pool === undefined ? undefined : pool instanceof Pool ? pool : new Pool(pool);
@@ -193,13 +184,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     const signal = options?.signal;
     assertSignal(signal, action);
     const poolOption = options?.pool;
-    if (poolOption !== undefined && (poolOption === null || typeof poolOption !== "object")) {
-      throw new TypeError(
-        `Cannot subscribe as 'pool' must be a Pool or pool options: received ${
-          describeValue(poolOption)
-        }`,
-      );
-    }
+    assertPoolOption(poolOption, action);
     const timeout = checkDuration(options?.timeout, "timeout", action);
     // Pool options make a workload class of this listener's own, closed when it goes (the
     // constructor checks them; a pool holds nothing until a task is submitted).
@@ -468,16 +453,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     const signal = options?.signal;
     assertSignal(signal, action);
     const bufferSize = options?.bufferSize ?? 1024;
-    if (
-      typeof bufferSize !== "number" ||
-      !(bufferSize === Infinity || (Number.isInteger(bufferSize) && bufferSize > 0))
-    ) {
-      throw new RangeError(
-        `Cannot ${action} as 'bufferSize' must be a positive integer or Infinity: received ${
-          describeValue(bufferSize)
-        }`,
-      );
-    }
+    assertBufferSize(bufferSize, action);
     const priority = assertPriority(options?.priority, action);
     return events(this.#waitHost, pattern, {
       signal,
