@@ -84,11 +84,12 @@ for (const size of SIZES) {
   floorBench(group);
 }
 
-{
-  // A new topic on every emit: `a.n<k>.c`, matched by `a.*.c` and `a.**`.
-  const topics = Array.from({ length: COLD_TOPICS }, (_, k) => `a.n${k}.c`);
-  const { soiree, ee2 } = build(CHURN_SIZE);
-  const group = `wildcard: cold emit of a new topic, ${CHURN_SIZE} unrelated (×${OPS})`;
+/** Soiree and eventemitter2 emitting the topics in turn, each a new one until they wrap. */
+function coldBenches(
+  group: string,
+  topics: readonly string[],
+  { soiree, ee2 }: ReturnType<typeof build>,
+): void {
   let next = 0;
   bench({
     name: "soiree",
@@ -111,39 +112,26 @@ for (const size of SIZES) {
       }
     },
   });
+}
+
+{
+  // A new topic on every emit: `a.n<k>.c`, matched by `a.*.c` and `a.**`.
+  const group = `wildcard: cold emit of a new topic, ${CHURN_SIZE} unrelated (×${OPS})`;
+  coldBenches(group, Array.from({ length: COLD_TOPICS }, (_, k) => `a.n${k}.c`), build(CHURN_SIZE));
   floorBench(group);
 }
 
 {
   // "ID in the topic": `order.<n>.paid` with a new n on every emit, reached through
   // `order.*.paid`, beside the unrelated subscriptions: nearly every emission is a cold one.
-  const topics = Array.from({ length: COLD_TOPICS }, (_, k) => `order.${k}.paid`);
-  const { soiree, ee2 } = build(CHURN_SIZE);
-  soiree.on("order.*.paid", onEvent[0]);
-  ee2.on("order.*.paid", plain[0]);
-  const group = `wildcard: ID in the topic, order.<n>.paid, ${CHURN_SIZE} unrelated (×${OPS})`;
-  let next = 0;
-  bench({
-    name: "soiree",
-    group,
-    baseline: true,
-    fn() {
-      for (let i = 0; i < OPS; i++) {
-        sink.value ^= soiree.emitSync(topics[next], i).length;
-        next = (next + 1) & (COLD_TOPICS - 1);
-      }
-    },
-  });
-  bench({
-    name: "eventemitter2",
-    group,
-    fn() {
-      for (let i = 0; i < OPS; i++) {
-        sink.value ^= Number(ee2.emit(topics[next], i));
-        next = (next + 1) & (COLD_TOPICS - 1);
-      }
-    },
-  });
+  const emitters = build(CHURN_SIZE);
+  emitters.soiree.on("order.*.paid", onEvent[0]);
+  emitters.ee2.on("order.*.paid", plain[0]);
+  coldBenches(
+    `wildcard: ID in the topic, order.<n>.paid, ${CHURN_SIZE} unrelated (×${OPS})`,
+    Array.from({ length: COLD_TOPICS }, (_, k) => `order.${k}.paid`),
+    emitters,
+  );
 }
 
 for (const size of [10, 100_000]) {

@@ -1273,22 +1273,27 @@ test("suspendSlot() throws when no task of the pool is running", () => {
   assert.throws(() => suspendSlot({} as never), TypeError);
 });
 
+/** Counts the abort listeners on a signal: now, and at most at once. */
+function countListeners(signal: AbortSignal): { readonly now: number; readonly peak: number } {
+  const counts = { now: 0, peak: 0 };
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((...args: Parameters<typeof add>) => {
+    counts.peak = Math.max(counts.peak, ++counts.now);
+    add(...args);
+  }) as typeof signal.addEventListener;
+  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+    counts.now--;
+    remove(...args);
+  }) as typeof signal.removeEventListener;
+  return counts;
+}
+
 test("queued tasks that share one signal cost one abort listener, and its abort withdraws them oldest first", async () => {
   const pool = new Pool({ concurrency: 1 });
   const controller = new AbortController();
   const { signal } = controller;
-  let listening = 0;
-  let peak = 0;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<typeof add>) => {
-    peak = Math.max(peak, ++listening);
-    add(...args);
-  }) as typeof signal.addEventListener;
-  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
-    listening--;
-    remove(...args);
-  }) as typeof signal.removeEventListener;
+  const listeners = countListeners(signal);
   const busy = gate();
   void pool.submit(() => busy.promise);
   const order: number[] = [];
@@ -1296,7 +1301,7 @@ test("queued tasks that share one signal cost one abort listener, and its abort 
     { length: 1_000 },
     (_, i) => pool.submit(() => i, { signal }).catch(() => void order.push(i)),
   );
-  assert.equal(peak, 1, "one listener for 1,000 queued tasks");
+  assert.equal(listeners.peak, 1, "one listener for 1,000 queued tasks");
   controller.abort(new Error("request gone"));
   await Promise.all(tasks);
   assert.deepEqual(order, Array.from({ length: 1_000 }, (_, i) => i));
@@ -1307,23 +1312,13 @@ test("queued tasks that share one signal cost one abort listener, and its abort 
 test("a shared signal's listener goes once no queued task uses it", async () => {
   const pool = new Pool({ concurrency: 1 });
   const { signal } = new AbortController();
-  let listening = 0;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<typeof add>) => {
-    listening++;
-    add(...args);
-  }) as typeof signal.addEventListener;
-  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
-    listening--;
-    remove(...args);
-  }) as typeof signal.removeEventListener;
+  const listeners = countListeners(signal);
   const busy = gate();
   void pool.submit(() => busy.promise);
   const tasks = [1, 2, 3].map((n) => pool.submit(() => n, { signal }));
-  assert.equal(listening, 1);
+  assert.equal(listeners.now, 1);
   busy.open();
   assert.deepEqual(await Promise.all(tasks), [1, 2, 3]);
-  assert.equal(listening, 0);
+  assert.equal(listeners.now, 0);
   await pool.close();
 });
