@@ -56,6 +56,9 @@ export class PatternTrie<T> {
   #stamp = 0;
   /** Empty nodes kept under wide parents; swept once they outnumber WIDE and the patterns. */
   #kept = 0;
+  /** The state stack of `match()`, reused. */
+  readonly #nodes: Node<T>[] = [];
+  readonly #positions: number[] = [];
 
   /** The number of patterns stored. */
   get size(): number {
@@ -184,20 +187,15 @@ export class PatternTrie<T> {
   match(segments: readonly string[], out: T[], work?: MatchWork): T[] {
     const n = segments.length;
     const stamp = ++this.#stamp;
-    const nodes: Node<T>[] = [this.#root];
-    const positions: number[] = [0];
+    // The stack of (node, position) states, reused across calls: matching calls no user code,
+    // so no other match can start while this one runs.
+    const nodes = this.#nodes;
+    const positions = this.#positions;
+    nodes.push(this.#root);
+    positions.push(0);
     // States are only revisited through `**`; the set is allocated when one is met.
     let seen: Set<number> | undefined;
     let steps = 0;
-    const push = (node: Node<T>, i: number): void => {
-      if (seen !== undefined) {
-        const key = node.id * (n + 1) + i;
-        if (seen.has(key)) return;
-        seen.add(key);
-      }
-      nodes.push(node);
-      positions.push(i);
-    };
     while (nodes.length > 0) {
       const node = nodes.pop()!;
       const i = positions.pop()!;
@@ -209,7 +207,10 @@ export class PatternTrie<T> {
             node.stamp = stamp;
             out.push(node.value);
           }
-          push(node, i + 1);
+          if (visit(seen, node, i + 1, n)) {
+            nodes.push(node);
+            positions.push(i + 1);
+          }
         }
       } else if (i === n && node.value !== undefined && node.stamp !== stamp) {
         node.stamp = stamp;
@@ -217,17 +218,40 @@ export class PatternTrie<T> {
       }
       if (i < n) {
         const child = node.children?.get(segments[i]);
-        if (child !== undefined) push(child, i + 1);
-        if (node.star !== undefined) push(node.star, i + 1);
+        if (child !== undefined && visit(seen, child, i + 1, n)) {
+          nodes.push(child);
+          positions.push(i + 1);
+        }
+        const star = node.star;
+        if (star !== undefined && visit(seen, star, i + 1, n)) {
+          nodes.push(star);
+          positions.push(i + 1);
+        }
       }
-      if (node.double !== undefined) {
+      const double = node.double;
+      if (double !== undefined) {
         seen ??= new Set();
-        push(node.double, i);
+        if (visit(seen, double, i, n)) {
+          nodes.push(double);
+          positions.push(i);
+        }
       }
     }
     if (work !== undefined) work.steps += steps;
     return out;
   }
+}
+
+/**
+ * Whether the state (node, position) is new to this match: always, until a `**` was met and
+ * `seen` records the states.
+ */
+function visit<T>(seen: Set<number> | undefined, node: Node<T>, i: number, n: number): boolean {
+  if (seen === undefined) return true;
+  const key = node.id * (n + 1) + i;
+  if (seen.has(key)) return false;
+  seen.add(key);
+  return true;
 }
 
 /**
