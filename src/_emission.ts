@@ -46,9 +46,10 @@ export function emitAsync(
   }
   if (list.length === 0) return Promise.resolve(NO_ERRORS);
   const emission = new Emission(dispatcher, topic, payload, list);
-  emission.concurrent = concurrent;
+  if (concurrent) emission.concurrent = true;
   dispatcher.lifecycle.link(emission);
-  const promise = new Promise<readonly Error[]>((resolve) => (emission.resolve = resolve));
+  const promise = new Promise<readonly Error[]>(captureResolve);
+  emission.resolve = capturedResolve;
   if (signal !== undefined) {
     emission.userSignal = signal;
     const onAbort = (): void => emission.cancel(signal.reason);
@@ -66,6 +67,13 @@ export function emitAsync(
   // Cancelled while queued (signal, timeout, close): cancel() gives its place back.
   else emission.ticket = submitJob(pool, emission);
   return promise;
+}
+
+let capturedResolve: (errors: readonly Error[]) => void;
+
+/** A shared promise executor, so that an emission's promise costs no closure. */
+function captureResolve(resolve: (errors: readonly Error[]) => void): void {
+  capturedResolve = resolve;
 }
 
 /** A listener call of a priority level started together (concurrent dispatch). */
@@ -92,21 +100,30 @@ interface Level {
   plain: number;
 }
 
+/** Emission flags, packed in one number. */
+const DONE = 1;
+const CANCELLED = 2;
+const ON_POOL = 4;
+const RESUMING = 8;
+const BUSY = 16;
+const CONCURRENT = 32;
+
+/** What few emissions need: kept apart so that a queued emission stays small. */
+interface Rare {
+  cancelReason: unknown;
+  deadline: CancelTimer | undefined;
+  userSignal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  resume: (() => Promise<void>) | undefined;
+  level: Level | undefined;
+}
+
 /** The state of one `emit()`: its event, where it is in the dispatch list, its result. */
 class Emission implements EventHost, PoolJob, InFlight {
   readonly dispatcher: Dispatcher;
-  /**
-   * The event the next listener sees. Replaced by a fork when a listener is given up on, so
-   * that listener's later `abort()` and writes no longer reach the emission.
-   */
-  event: SoireeEvent;
   readonly list: readonly Registration[];
   index = 0;
   errors: Error[] | undefined = undefined;
-  done = false;
-  /** Set when the emission was cancelled (signal, timeout, close giving up). */
-  cancelled = false;
-  cancelReason: unknown = undefined;
   /** The listener whose promise the emission is waiting for, and that promise. */
   pending: Registration | undefined = undefined;
   pendingPromise: Promise<unknown> | undefined = undefined;
@@ -115,29 +132,19 @@ class Emission implements EventHost, PoolJob, InFlight {
   /** Bumped whenever a wait ends, so a late settlement of an old wait is ignored. */
   token = 0;
   timer: CancelTimer | undefined = undefined;
-  deadline: CancelTimer | undefined = undefined;
-  userSignal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
   resolve: ((errors: readonly Error[]) => void) | undefined = undefined;
   /** Settles the wait for the pending listener; made once per emission, on its first wait. */
   onValue: ((value: unknown) => void) | undefined = undefined;
   onError: ((error: unknown) => void) | undefined = undefined;
-  /** Set while the emitter pool slot is lent out during a pooled listener. */
-  resume: (() => Promise<void>) | undefined = undefined;
-  /** Holds a slot of the emitter's pool. */
-  onPool = false;
-  /** Waiting for `resume()` to give the emitter pool slot back. */
-  resuming = false;
   /** Its place in the emitter pool's queue, to give back if it is cancelled there. */
   ticket: QueuedJob | undefined = undefined;
-  /** Running listeners right now, or getting its pool slot back: it will finish itself. */
-  busy = false;
   prev: InFlight | undefined = undefined;
   next: InFlight | undefined = undefined;
-  /** Concurrent dispatch: the listeners of one priority level start together. */
-  concurrent = false;
-  /** Concurrent dispatch: the level being waited for. */
-  level: Level | undefined = undefined;
+  #topic: string;
+  #payload: unknown;
+  #event: SoireeEvent | undefined = undefined;
+  #flags = 0;
+  #rare: Rare | undefined = undefined;
 
   constructor(
     dispatcher: Dispatcher,
@@ -147,7 +154,147 @@ class Emission implements EventHost, PoolJob, InFlight {
   ) {
     this.dispatcher = dispatcher;
     this.list = list;
-    this.event = eventInternals.create(topic, payload, this);
+    this.#topic = topic;
+    this.#payload = payload;
+  }
+
+  /**
+   * The event the next listener sees, made when first needed (a queued emission holds only its
+   * topic and payload). Replaced by a fork when a listener is given up on, so that listener's
+   * later `abort()` and writes no longer reach the emission.
+   */
+  get event(): SoireeEvent {
+    return (this.#event ??= eventInternals.create(this.#topic, this.#payload, this));
+  }
+
+  set event(event: SoireeEvent) {
+    this.#event = event;
+  }
+
+  /** Finished: its promise is resolved. */
+  get done(): boolean {
+    return (this.#flags & DONE) !== 0;
+  }
+
+  set done(value: boolean) {
+    this.#flag(DONE, value);
+  }
+
+  /** Cancelled (signal, timeout, close giving up). */
+  get cancelled(): boolean {
+    return (this.#flags & CANCELLED) !== 0;
+  }
+
+  set cancelled(value: boolean) {
+    this.#flag(CANCELLED, value);
+  }
+
+  /** Holds a slot of the emitter's pool. */
+  get onPool(): boolean {
+    return (this.#flags & ON_POOL) !== 0;
+  }
+
+  set onPool(value: boolean) {
+    this.#flag(ON_POOL, value);
+  }
+
+  /** Waiting for `resume()` to give the emitter pool slot back. */
+  get resuming(): boolean {
+    return (this.#flags & RESUMING) !== 0;
+  }
+
+  set resuming(value: boolean) {
+    this.#flag(RESUMING, value);
+  }
+
+  /** Running listeners right now, or getting its pool slot back: it will finish itself. */
+  get busy(): boolean {
+    return (this.#flags & BUSY) !== 0;
+  }
+
+  set busy(value: boolean) {
+    this.#flag(BUSY, value);
+  }
+
+  /** Concurrent dispatch: the listeners of one priority level start together. */
+  get concurrent(): boolean {
+    return (this.#flags & CONCURRENT) !== 0;
+  }
+
+  set concurrent(value: boolean) {
+    this.#flag(CONCURRENT, value);
+  }
+
+  get cancelReason(): unknown {
+    return this.#rare?.cancelReason;
+  }
+
+  set cancelReason(value: unknown) {
+    this.#setRare("cancelReason", value);
+  }
+
+  /** Cancels the emission's own `timeout`. */
+  get deadline(): CancelTimer | undefined {
+    return this.#rare?.deadline;
+  }
+
+  set deadline(value: CancelTimer | undefined) {
+    this.#setRare("deadline", value);
+  }
+
+  /** The emission's `signal`, and its abort listener. */
+  get userSignal(): AbortSignal | undefined {
+    return this.#rare?.userSignal;
+  }
+
+  set userSignal(value: AbortSignal | undefined) {
+    this.#setRare("userSignal", value);
+  }
+
+  get onAbort(): (() => void) | undefined {
+    return this.#rare?.onAbort;
+  }
+
+  set onAbort(value: (() => void) | undefined) {
+    this.#setRare("onAbort", value);
+  }
+
+  /** Set while the emitter pool slot is lent out during a pooled listener. */
+  get resume(): (() => Promise<void>) | undefined {
+    return this.#rare?.resume;
+  }
+
+  set resume(value: (() => Promise<void>) | undefined) {
+    this.#setRare("resume", value);
+  }
+
+  /** Concurrent dispatch: the level being waited for. */
+  get level(): Level | undefined {
+    return this.#rare?.level;
+  }
+
+  set level(value: Level | undefined) {
+    this.#setRare("level", value);
+  }
+
+  #flag(bit: number, value: boolean): void {
+    this.#flags = value ? this.#flags | bit : this.#flags & ~bit;
+  }
+
+  #setRare<K extends keyof Rare>(key: K, value: Rare[K]): void {
+    let rare = this.#rare;
+    if (rare === undefined) {
+      if (value === undefined) return;
+      rare = this.#rare = {
+        cancelReason: undefined,
+        deadline: undefined,
+        userSignal: undefined,
+        onAbort: undefined,
+        resume: undefined,
+        level: undefined,
+      };
+    }
+    rare[key] = value;
   }
 
   eventId(): string {
