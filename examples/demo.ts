@@ -1,9 +1,16 @@
 /**
  * A simulated service: HTTP requests, emails and bulk uploads are three workload classes.
  *
- * Phase 1 runs every listener on one shared pool, as a naive bus would: a burst of bulk
- * uploads fills it and requests wait behind them. Phase 2 gives each class its own pool: the
- * uploads queue on theirs while requests keep their latency. Work is simulated with timers.
+ * Phase 1 runs every listener on one shared pool of 8, as a naive bus would: a burst of 60 bulk
+ * uploads at the start holds every slot for about a second, and the requests and emails sent
+ * meanwhile, about half of them, wait behind it. Their p95 latency comes close to a second, while
+ * their median stays a few milliseconds, set by those sent after the burst has drained. Phase 2
+ * gives each class its own pool (4 requests, 2 emails, 2 uploads): requests and emails keep their
+ * latency (p95 6–7 ms and 22–24 ms in eight runs on a 2-core machine), and the uploads pay for
+ * it, queuing for their own two slots (p95 about 4.4 s instead of 1.2 s). Work is simulated with
+ * timers.
+ *
+ * A latency is the time from `emit()` until its promise settles, the listener's work included.
  *
  * Run: `deno task demo`
  *
@@ -64,7 +71,7 @@ async function phase(title: string, separate: boolean): Promise<Record<ClassName
     },
   });
 
-  // One worker per class: it holds its pool slot for the simulated work.
+  // One listener per class: it holds a slot of its pool for the simulated work.
   const work = (name: ClassName) => async (event: SoireeEvent): Promise<void> => {
     const f = figures[name];
     f.peak = Math.max(f.peak, ++f.running);
@@ -142,7 +149,11 @@ const classes = await phase(
 );
 
 console.log(
-  "\nclass    | bound | peak (own pools) | done | p50 ms shared → own | p95 ms shared → own",
+  "\nLatency from emit() until its promise settles, the listener's work included; " +
+    "peak and done are phase 2's.",
+);
+console.log(
+  "class    | bound | peak (own pools) | done | p50 ms shared → own | p95 ms shared → own",
 );
 console.log(
   "-------- | ----- | ---------------- | ---- | ------------------- | -------------------",
@@ -163,8 +174,12 @@ for (const name of CLASSES) {
 const withinBounds = CLASSES.every((name) => classes[name].peak <= BOUND[name]);
 const requestsFast = percentile(classes.request.latencies, 95) <
   percentile(naive.request.latencies, 95);
+const p95 = (figures: Figures): string => percentile(figures.latencies, 95).toFixed(0);
 console.log(
   `\nEach class stayed within its bound: ${withinBounds ? "yes" : "NO"}. ` +
-    `Requests kept their latency while uploads queued: ${requestsFast ? "yes" : "NO"}.`,
+    `Requests kept their latency while uploads queued: ${requestsFast ? "yes" : "NO"} ` +
+    `(p95 ${p95(naive.request)} ms shared, ${p95(classes.request)} ms on their own pool). ` +
+    `The uploads paid for it on their ${BOUND.upload} slots: p95 ${p95(naive.upload)} → ` +
+    `${p95(classes.upload)} ms.`,
 );
 if (!withinBounds) throw new Error("a workload class exceeded its bound");
