@@ -1,5 +1,5 @@
 // Friend access for tests: the sizes of an emitter's private structures, filled in by
-// Soiree's static block. Nothing here is exported from mod.ts, and nothing in src/ reads it.
+// Soiree's static block. Nothing here is exported from mod.ts; src/ uses its types only.
 
 /** Sizes of an emitter's private structures, for leak tests. */
 export interface EmitterInternals {

@@ -12,6 +12,7 @@
 
 import type { SoireeEvent } from "./event.ts";
 import type { Subscription } from "./listener.ts";
+import type { EmitterInternals } from "./_internal.ts";
 import type { Pool } from "./pool.ts";
 import { monotonicUlid } from "./ulid.ts";
 import { assertTopic, describeValue, EXACT } from "./_topic.ts";
@@ -155,15 +156,8 @@ export class Registration implements Subscription {
   }
 }
 
-/** Sizes of the registry's structures, for leak tests. */
-export interface RegistrySizes {
-  trieNodes: number;
-  wildcardPatterns: number;
-  exactPatterns: number;
-  cacheSize: number;
-  listeners: number;
-  indexedIds: number;
-}
+/** Sizes of the registry's structures, for leak tests (all but the emitter's in-flight list). */
+export type RegistrySizes = Omit<EmitterInternals, "inFlightLinked">;
 
 /** The subscriptions of one emitter. */
 export class Registry {
