@@ -9,7 +9,7 @@ import type { ErrorHandler, PanicHandler } from "./options.ts";
 import { ListenerError } from "./errors.ts";
 
 /** Wraps a listener's failure in a `ListenerError` naming topic, pattern and listener. */
-export function defaultErrorHandler(
+function defaultErrorHandler(
   event: SoireeEvent,
   error: unknown,
   listener: ListenerInfo | undefined,
@@ -21,7 +21,7 @@ export function defaultErrorHandler(
 }
 
 /** Logs with `console.error`. */
-export function defaultPanicHandler(value: unknown): void {
+function defaultPanicHandler(value: unknown): void {
   console.error("Soiree panic:", value);
 }
 

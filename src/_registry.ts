@@ -32,7 +32,7 @@ const SWEEP_AFTER = 64;
 const EMPTY: readonly Registration[] = Object.freeze([]);
 
 /** `Registration.state` bits. 0 is the common case: subscribed, plain, not once. */
-export const REMOVED = 1;
+const REMOVED = 1;
 export const ONCE = 2;
 /** Has its own pool or a timeout: takes the general invocation path. */
 export const SPECIAL = 4;
