@@ -40,3 +40,8 @@ export * from "./src/topic.ts";
 export * from "./src/pool.ts";
 export * from "./src/pool_options.ts";
 export * from "./src/ulid.ts";
+export * from "./src/durable/transport.ts";
+export * from "./src/durable/codec.ts";
+export * from "./src/durable/memory_transport.ts";
+export * from "./src/durable/durable_event.ts";
+export * from "./src/durable/durable_options.ts";

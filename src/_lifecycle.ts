@@ -4,7 +4,7 @@
 // it cancels in-flight work through the InFlight interface, and leaves dropping listeners
 // and closing pools to the caller's `afterDrain`.
 
-import { EmitterAlreadyClosedError } from "./errors.ts";
+import { EmitterAlreadyClosedError, EmitterClosedError } from "./errors.ts";
 import { type CancelTimer, startTimer, timeoutError } from "./_timer.ts";
 
 /** An accepted emission, as the lifecycle sees it: linked in a list, and cancellable. */
@@ -33,6 +33,11 @@ export class Lifecycle {
   readonly closeHooks: Set<() => void> = new Set();
   #head: InFlight | undefined = undefined;
   #idleWaiters: (() => void)[] = [];
+
+  /** Throws an `EmitterClosedError` saying what was refused once `close()` was called. */
+  assertOpen(what: string): void {
+    if (this.closed) throw new EmitterClosedError(`Cannot ${what} as the emitter is closed`);
+  }
 
   /** Counts and links an accepted emission. */
   link(item: InFlight): void {

@@ -221,3 +221,77 @@ function describe(value: unknown): string {
   if (typeof value === "object" && value !== null) return describeObject(value);
   return describeValue(value);
 }
+
+/**
+ * Thrown (or rejected with, or returned) by a durable listener to say that retrying cannot
+ * help: the delivery is dead-lettered at once instead of being retried. River's `JobCancel`
+ * and BullMQ's `UnrecoverableError` play the same part.
+ *
+ * @example Dead-letter an address that does not exist
+ * ```ts
+ * import { memoryTransport, PermanentError, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree({ transport: memoryTransport(), errorHandler: () => {} });
+ * const failed = Promise.withResolvers<void>();
+ * soiree.on("email.send", () => {
+ *   setTimeout(failed.resolve, 10);
+ *   throw new PermanentError("550 no such user");
+ * }, { durable: "mailer" });
+ * await soiree.publish("email.send", "nobody@example.com");
+ * await failed.promise;
+ * assert.equal(soiree.stats().durable.deadLettered, 1);
+ * await soiree.close();
+ * ```
+ */
+export class PermanentError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message Why retrying cannot help.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message = "The delivery cannot succeed", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PermanentError";
+  }
+}
+
+/**
+ * What `publish()` rejects with when the transport could not store the event: `cause` is the
+ * transport's error (a read-only or locked database file, a lost connection). Nothing was
+ * stored, so publishing again is safe (and with an idempotency key, stores it once).
+ *
+ * @example
+ * ```ts
+ * import { memoryTransport, PublishError, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const transport = memoryTransport();
+ * const soiree = new Soiree({ transport });
+ * await transport.close(); // the store is gone
+ * const error = await soiree.publish("a", 1).catch((error) => error);
+ * assert.ok(error instanceof PublishError);
+ * assert.match(String(error.cause), /closed/);
+ * ```
+ */
+export class PublishError extends Error {
+  /** The topic that was not stored. */
+  readonly topic: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param topic The topic that was not stored.
+   * @param transport The transport's name.
+   * @param cause The transport's error.
+   */
+  constructor(topic: string, transport: string, cause: unknown) {
+    super(
+      `Cannot publish ${describeValue(topic)} as the ${transport} transport failed to store it`,
+      { cause },
+    );
+    this.name = "PublishError";
+    this.topic = topic;
+  }
+}

@@ -8,6 +8,7 @@
  */
 
 import type { SoireeEvent } from "./event.ts";
+import type { DurableEvent } from "./durable/durable_event.ts";
 
 /**
  * The default type argument of `Soiree`: any topic, with an `unknown` payload. A typed
@@ -187,6 +188,30 @@ export type PatternTopic<E, P extends string> = string extends keyof E ? string
 export type PatternEvent<E, P extends string> = string extends keyof E
   ? SoireeEvent<E[keyof E], string>
   : { [K in MatchingTopics<E, P>]: SoireeEvent<E[K], K> }[MatchingTopics<E, P>];
+
+/**
+ * The event a durable listener of pattern `P` sees on an emitter typed with event map `E`:
+ * as {@linkcode PatternEvent}, with a {@linkcode DurableEvent} per matched topic.
+ *
+ * @typeParam E The event map.
+ * @typeParam P The pattern.
+ *
+ * @example
+ * ```ts
+ * import { type DurablePatternEvent, memoryTransport, Soiree } from "@x/soiree";
+ *
+ * type Events = { "user.created": { email: string }; "user.deleted": { id: number } };
+ * function keyOf(event: DurablePatternEvent<Events, "user.*">): string {
+ *   return event.topic === "user.created" ? event.payload.email : `${event.payload.id}`;
+ * }
+ * const soiree = new Soiree<Events>({ transport: memoryTransport() });
+ * soiree.on("user.*", (event) => void keyOf(event), { durable: "audit" });
+ * await soiree.close();
+ * ```
+ */
+export type DurablePatternEvent<E, P extends string> = string extends keyof E
+  ? DurableEvent<E[keyof E], string>
+  : { [K in MatchingTopics<E, P>]: DurableEvent<E[K], K> }[MatchingTopics<E, P>];
 
 /**
  * The pattern argument a typed emitter accepts: `P` itself when some topic of the map matches

@@ -9,6 +9,9 @@ import type { SoireeEvent } from "./event.ts";
 import type { ListenerInfo } from "./listener.ts";
 import type { Pool } from "./pool.ts";
 import type { PoolOptions } from "./pool_options.ts";
+import type { Codec } from "./durable/codec.ts";
+import type { DurableStats } from "./durable/durable_options.ts";
+import type { Transport } from "./durable/transport.ts";
 
 /**
  * Maps each failure to what the emission reports: return an `Error` to report it, or
@@ -110,7 +113,9 @@ export interface SoireeOptions {
   /**
    * Receives what the failure path itself cannot deliver: an error handler that throws, a
    * failure that arrives after `emitSync()` returned, a throw from the ID generator while
-   * making an event ID.
+   * making an event ID; and what concerns no single event of a durable listener: a transport
+   * call that failed in its loop (the first of a streak; the loop backs off and retries), a
+   * stored event that no longer decodes.
    *
    * @default {logs with `console.error`}
    */
@@ -145,6 +150,21 @@ export interface SoireeOptions {
    * @default {no pool: emissions are not bounded}
    */
   pool?: Pool | PoolOptions;
+  /**
+   * Where `publish()` stores events for durable listeners: `memoryTransport()` for tests and
+   * one process, `sqliteTransport()` from `@x/soiree/sqlite` to survive restarts and share the
+   * work between processes on one machine. `close()` closes it (and the transport closes only
+   * what it opened itself, never a database handle you passed it).
+   *
+   * @default {none: publish() and durable listeners throw a TypeError naming the choices}
+   */
+  transport?: Transport;
+  /**
+   * Encodes published payloads for the store and decodes them for durable listeners.
+   *
+   * @default {jsonCodec}
+   */
+  codec?: Codec;
 }
 
 /**
@@ -315,8 +335,10 @@ export interface SoireeStats {
   aborted: number;
   /** `emit()` emissions accepted and not yet finished. */
   inFlight: number;
-  /** Listeners subscribed now. */
+  /** Listeners subscribed now (in-process ones; durable ones are in `durable.listeners`). */
   listeners: number;
+  /** Durable delivery: publishes, deliveries and their outcomes in this process. */
+  durable: DurableStats;
 }
 
 /**

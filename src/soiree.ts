@@ -8,7 +8,7 @@
  */
 
 import type { SoireeEvent } from "./event.ts";
-import type { CheckedPattern, EventMap, PatternEvent } from "./event_map.ts";
+import type { CheckedPattern, DurablePatternEvent, EventMap, PatternEvent } from "./event_map.ts";
 import type { ListenerOptions, Subscription } from "./listener.ts";
 import type {
   CloseOptions,
@@ -22,16 +22,7 @@ import type {
 } from "./options.ts";
 import { EmitterClosedError, ListenerNotFoundError } from "./errors.ts";
 import { Pool } from "./pool.ts";
-import {
-  assertBufferSize,
-  assertFunction,
-  assertMaxListeners,
-  assertOptionsObject,
-  assertPoolOption,
-  assertPriority,
-  assertSignal,
-  checkDispatch,
-} from "./_checks.ts";
+import { assertOptionsObject } from "./_checks.ts";
 import { definePrintout } from "./_describe.ts";
 import { Dispatcher } from "./_dispatch.ts";
 import { emitAsync } from "./_emission.ts";
@@ -39,9 +30,26 @@ import { FailurePath } from "./_failure.ts";
 import { emitterAccess } from "./_internal.ts";
 import { Lifecycle } from "./_lifecycle.ts";
 import { Registry } from "./_registry.ts";
-import { checkDuration } from "./_timer.ts";
+import {
+  readCloseOptions,
+  readEmitOptions,
+  readEmitterOptions,
+  readEventsOptions,
+  readListenerOptions,
+  readWaitOptions,
+} from "./_options.ts";
 import { assertTopic, checkPattern, describeValue, EXACT } from "./_topic.ts";
 import { events, waitFor, type WaitHost } from "./_waiting.ts";
+import type { DurableEvent } from "./durable/durable_event.ts";
+import type {
+  DeadLetter,
+  DeadLetterOptions,
+  DurableListenerOptions,
+  PublishArgs,
+  PublishOptions,
+} from "./durable/durable_options.ts";
+import type { PublishReceipt } from "./durable/transport.ts";
+import { checkDurableName, checkLimit, Durability } from "./durable/_durability.ts";
 
 /**
  * An in-process event emitter with dot-separated topics, `*` and `**` patterns, listener
@@ -86,6 +94,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   readonly #pool: Pool | undefined;
   readonly #ownsPool: boolean;
   readonly #waitHost: WaitHost;
+  readonly #durability: Durability;
   /** `dispatch: "concurrent"` is the emitter's default. */
   readonly #concurrent: boolean;
 
@@ -104,17 +113,11 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * @throws {RangeError} When `maxListeners` is not a non-negative integer.
    */
   constructor(options: SoireeOptions = {}) {
-    const action = "create the emitter";
-    assertOptionsObject(options, action);
-    const { errorHandler, panicHandler, idGenerator, maxListeners = 100, pool, dispatch } = options;
-    assertFunction(errorHandler, "errorHandler", action);
-    assertFunction(panicHandler, "panicHandler", action);
-    assertFunction(idGenerator, "idGenerator", action);
-    assertMaxListeners(maxListeners, action);
-    assertPoolOption(pool, action);
-    this.#concurrent = checkDispatch(dispatch, false, action);
-    this.#ownsPool = pool !== undefined && !(pool instanceof Pool);
-    this.#pool = pool === undefined ? undefined : pool instanceof Pool ? pool : new Pool(pool);
+    const { errorHandler, panicHandler, idGenerator, maxListeners, transport, codec, ...rest } =
+      readEmitterOptions(options);
+    this.#concurrent = rest.concurrent;
+    this.#ownsPool = rest.ownsPool;
+    this.#pool = rest.pool;
     this.#registry = new Registry(idGenerator, maxListeners);
     this.#failure = new FailurePath(errorHandler, panicHandler);
     this.#dispatcher = new Dispatcher(
@@ -124,6 +127,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       this.#pool,
       idGenerator,
     );
+    this.#durability = new Durability(transport, codec, this.#failure, this.#lifecycle);
     this.#waitHost = {
       lifecycle: this.#lifecycle,
       subscribe: (pattern, listener, priority) => this.on(pattern, listener, { priority }),
@@ -136,6 +140,42 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   }
 
   /**
+   * Subscribes a durable listener: it receives the events `publish()` stores (never the ones
+   * `emit()` dispatches), at least once, in whichever process that registered the same durable
+   * name takes the delivery. Failed attempts are retried with backoff and then dead-lettered.
+   * See the README's "Durable delivery".
+   *
+   * @typeParam P The pattern, checked as for an in-process listener; the event is a
+   * `DurableEvent` per matched topic.
+   * @param pattern A topic or pattern.
+   * @param listener Called with one delivery's event; fails by throwing, rejecting or
+   * returning an `Error` (a `PermanentError` dead-letters at once).
+   * @param options `durable` (the name); `pool`, `priority`, `timeout`, `lease`, `retry`, `signal`.
+   * @returns The subscription; `off()` stops this process fetching for the name (what is
+   * stored for it stays, for other processes and later runs).
+   * @throws {TypeError} When the emitter has no transport, the name is invalid or already
+   * registered in this process, or an option has the wrong type (`once` included).
+   * @throws {RangeError} When a number option is out of range.
+   * @throws {EmitterClosedError} When the emitter is closed.
+   *
+   * @example
+   * ```ts
+   * import { memoryTransport, Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * await using soiree = new Soiree({ transport: memoryTransport() });
+   * const got = Promise.withResolvers<string>();
+   * soiree.on("user.created", (event) => got.resolve(event.idempotencyKey), { durable: "mail" });
+   * const { id } = await soiree.publish("user.created", { email: "ada@example.com" });
+   * assert.equal(await got.promise, `${id}/mail`);
+   * ```
+   */
+  on<const P extends string>(
+    pattern: CheckedPattern<E, P>,
+    listener: (event: DurablePatternEvent<E, P>) => unknown,
+    options: DurableListenerOptions,
+  ): Subscription;
+  /**
    * Subscribes a listener to a topic or pattern.
    *
    * `*` matches exactly one segment and `**` any number of segments (at least one at the end
@@ -147,7 +187,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * (see `PatternEvent`), so checking `event.topic` narrows `event.payload`.
    * @param pattern A topic or pattern.
    * @param listener Called with the event.
-   * @param options Priority, once, signal, pool and timeout.
+   * @param options Priority, once, signal, pool and timeout; with `durable: name`, a durable
+   * listener instead (see the other overload).
    * @returns The subscription: its `id` and `off()`, and `Symbol.dispose` for `using`.
    * @throws {TypeError} When the pattern is invalid or the listener is not a function.
    * @throws {RangeError} When the priority is not a finite number or the timeout is invalid.
@@ -171,6 +212,11 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     pattern: CheckedPattern<E, P>,
     listener: (event: PatternEvent<E, P>) => unknown,
     options?: ListenerOptions,
+  ): Subscription;
+  on(
+    pattern: string,
+    listener: (event: never) => unknown,
+    options?: ListenerOptions | DurableListenerOptions,
   ): Subscription {
     const action = "subscribe";
     const kind = checkPattern(pattern, action);
@@ -180,29 +226,23 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       );
     }
     assertOptionsObject(options, action);
-    const priority = assertPriority(options?.priority, action);
-    const signal = options?.signal;
-    assertSignal(signal, action);
-    const poolOption = options?.pool;
-    assertPoolOption(poolOption, action);
-    const timeout = checkDuration(options?.timeout, "timeout", action);
+    if (options !== undefined && "durable" in options && options.durable !== undefined) {
+      this.#lifecycle.assertOpen(`subscribe to ${describeValue(pattern)}`);
+      return this.#durability.add(
+        pattern,
+        () => this.#dispatcher.eventId(),
+        listener as (event: DurableEvent) => unknown,
+        options,
+      );
+    }
+    const { poolOption, ...setup } = readListenerOptions(options as ListenerOptions | undefined);
+    this.#lifecycle.assertOpen(`subscribe to ${describeValue(pattern)}`);
     // Pool options make a workload class of this listener's own, closed when it goes (the
     // constructor checks them; a pool holds nothing until a task is submitted).
     const ownsPool = poolOption !== undefined && !(poolOption instanceof Pool);
     const pool = ownsPool ? new Pool(poolOption) : poolOption as Pool | undefined;
-    if (this.#lifecycle.closed) {
-      throw new EmitterClosedError(
-        `Cannot subscribe to ${describeValue(pattern)} as the emitter is closed`,
-      );
-    }
-    return this.#registry.add(pattern, kind, listener as (event: SoireeEvent) => unknown, {
-      priority,
-      once: options?.once === true,
-      pool,
-      timeout: timeout ?? 0,
-      signal,
-      ownsPool,
-    });
+    const fn = listener as (event: SoireeEvent) => unknown;
+    return this.#registry.add(pattern, kind, fn, { ...setup, pool, ownsPool });
   }
 
   /**
@@ -306,16 +346,10 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   emit<K extends keyof E & string>(topic: K, ...args: EmitArgs<E, K>): Promise<readonly Error[]>;
   emit(topic: string, payload?: unknown, options?: EmitOptions): Promise<readonly Error[]> {
     if (this.#lifecycle.closed) return Promise.resolve(this.#refuseClosed(topic, payload));
-    let signal: AbortSignal | undefined;
-    let timeout: number | undefined;
-    let concurrent = this.#concurrent;
-    if (options !== undefined) {
-      assertOptionsObject(options, "emit");
-      signal = options.signal;
-      assertSignal(signal, "emit");
-      timeout = checkDuration(options.timeout, "timeout", "emit");
-      concurrent = checkDispatch(options.dispatch, concurrent, "emit");
+    if (options === undefined) {
+      return emitAsync(this.#dispatcher, topic, payload, undefined, undefined, this.#concurrent);
     }
+    const { signal, timeout, concurrent } = readEmitOptions(options, this.#concurrent);
     return emitAsync(this.#dispatcher, topic, payload, signal, timeout, concurrent);
   }
 
@@ -345,6 +379,102 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   emitSync(topic: string, payload?: unknown): readonly Error[] {
     if (this.#lifecycle.closed) return this.#refuseClosed(topic, payload);
     return this.#dispatcher.emitSync(topic, payload);
+  }
+
+  /**
+   * Stores an event for the durable listeners of every process sharing the transport (never
+   * this process's in-process listeners: that is `emit()`). Each durable name whose pattern
+   * matches gets one delivery, handled at least once. The payload is encoded with the codec
+   * (JSON by default) before anything is stored.
+   *
+   * @param topic The topic (no wildcards).
+   * @param args The payload, then options (`idempotencyKey`, `dedupeWindow`).
+   * @returns A promise that resolves once the event is stored, with `{ id, duplicate }`
+   * (`duplicate: true` and the first event's ID when the idempotency key was seen within its
+   * window: nothing new is stored). It rejects with a `PublishError` (`cause`: the transport's
+   * error) when the event could not be stored, with `EmitterClosedError` when closed.
+   * @throws {TypeError} When the topic is invalid or a pattern, the payload cannot be encoded,
+   * an option is invalid, or the emitter has no transport (the message names the choices).
+   * @throws {RangeError} When `dedupeWindow` is not a positive number.
+   *
+   * @example
+   * ```ts
+   * import { memoryTransport, Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const soiree = new Soiree({ transport: memoryTransport() });
+   * soiree.on("order.paid", () => {}, { durable: "invoice" });
+   * const receipt = await soiree.publish("order.paid", { id: 8812 });
+   * assert.equal(receipt.duplicate, false);
+   * assert.throws(() => soiree.publish("order.*", {}), TypeError);
+   * await soiree.close();
+   * ```
+   */
+  publish<K extends keyof E & string>(
+    topic: K,
+    ...args: PublishArgs<E, K>
+  ): Promise<PublishReceipt>;
+  publish(topic: string, payload?: unknown, options?: PublishOptions): Promise<PublishReceipt> {
+    const action = "publish";
+    assertTopic(topic, action);
+    assertOptionsObject(options, action);
+    if (this.#lifecycle.closed) {
+      return Promise.reject(
+        new EmitterClosedError(`Cannot publish ${describeValue(topic)} as the emitter is closed`),
+      );
+    }
+    return this.#durability.publish(topic, payload, options, () => this.#dispatcher.eventId());
+  }
+
+  /**
+   * Lists the dead letters of a durable name, oldest first: deliveries parked after their last
+   * attempt or a `PermanentError`, with the payload, attempts, last error and times. Works in
+   * any process that shares the transport, whether or not it runs that listener.
+   *
+   * @param name The durable name.
+   * @param options `limit` (default 100).
+   * @returns A promise of the dead letters; it rejects with the transport's error.
+   * @throws {TypeError} When the name or options are invalid or there is no transport.
+   * @throws {RangeError} When `limit` is not a positive integer.
+   *
+   * @example
+   * ```ts
+   * import { memoryTransport, Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * await using soiree = new Soiree({ transport: memoryTransport() });
+   * assert.deepEqual(await soiree.deadLetters("welcome-email", { limit: 10 }), []);
+   * ```
+   */
+  deadLetters(name: string, options?: DeadLetterOptions): Promise<DeadLetter[]> {
+    const action = "list dead letters";
+    checkDurableName(name, action);
+    return this.#durability.deadLetters(name, checkLimit(options, action));
+  }
+
+  /**
+   * Puts dead letters of a durable name back to be delivered again, oldest first, each with a
+   * fresh set of attempts (as pg-boss's and BullMQ's retry of failed jobs).
+   *
+   * @param name The durable name.
+   * @param options `limit` (default 100).
+   * @returns A promise of how many were put back; it rejects with the transport's error.
+   * @throws {TypeError} When the name or options are invalid or there is no transport.
+   * @throws {RangeError} When `limit` is not a positive integer.
+   *
+   * @example
+   * ```ts
+   * import { memoryTransport, Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * await using soiree = new Soiree({ transport: memoryTransport() });
+   * assert.equal(await soiree.redrive("welcome-email", { limit: 10 }), 0);
+   * ```
+   */
+  redrive(name: string, options?: DeadLetterOptions): Promise<number> {
+    const action = "redrive dead letters";
+    checkDurableName(name, action);
+    return this.#durability.redrive(name, checkLimit(options, action));
   }
 
   /**
@@ -386,21 +516,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     pattern: CheckedPattern<E, P>,
     options?: WaitForOptions<unknown, string, PatternEvent<E, P>>,
   ): Promise<PatternEvent<E, P>> {
-    const action = "wait for an event";
-    checkPattern(pattern, action);
-    assertOptionsObject(options, action);
-    const signal = options?.signal;
-    const filter = options?.filter;
-    assertSignal(signal, action);
-    const timeout = checkDuration(options?.timeout, "timeout", action);
-    assertFunction(filter, "filter", action);
-    const priority = assertPriority(options?.priority, action);
-    return waitFor(this.#waitHost, pattern, {
-      signal,
-      timeout,
-      filter: filter as ((event: SoireeEvent) => boolean) | undefined,
-      priority,
-    }) as Promise<PatternEvent<E, P>>;
+    checkPattern(pattern, "wait for an event");
+    const checked = readWaitOptions(options as WaitForOptions<never, string, never> | undefined);
+    return waitFor(this.#waitHost, pattern, checked) as Promise<PatternEvent<E, P>>;
   }
 
   /**
@@ -447,19 +565,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     pattern: CheckedPattern<E, P>,
     options?: EventsOptions,
   ): AsyncIterableIterator<PatternEvent<E, P>> {
-    const action = "iterate events";
-    checkPattern(pattern, action);
-    assertOptionsObject(options, action);
-    const signal = options?.signal;
-    assertSignal(signal, action);
-    const bufferSize = options?.bufferSize ?? 1024;
-    assertBufferSize(bufferSize, action);
-    const priority = assertPriority(options?.priority, action);
-    return events(this.#waitHost, pattern, {
-      signal,
-      bufferSize,
-      priority,
-    }) as AsyncIterableIterator<PatternEvent<E, P>>;
+    checkPattern(pattern, "iterate events");
+    const checked = readEventsOptions(options);
+    return events(this.#waitHost, pattern, checked) as AsyncIterableIterator<PatternEvent<E, P>>;
   }
 
   /**
@@ -488,6 +596,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       aborted: dispatcher.aborted,
       inFlight: this.#lifecycle.inFlight,
       listeners: this.#registry.count,
+      durable: { ...this.#durability.counters },
     };
   }
 
@@ -527,21 +636,22 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * ```
    */
   close(options?: CloseOptions): Promise<void> {
-    const action = "close the emitter";
     let timeout: number | undefined;
     try {
-      assertOptionsObject(options, action);
-      assertSignal(options?.signal, action);
-      timeout = checkDuration(options?.timeout, "timeout", action);
+      timeout = readCloseOptions(options);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#lifecycle.close(options?.signal, timeout, (gaveUp) => {
+    if (!this.#lifecycle.closed) this.#durability.stopFetching();
+    return this.#lifecycle.close(options?.signal, timeout, async (gaveUp) => {
       this.#registry.clear();
-      if (!this.#ownsPool) return undefined;
-      // Gave up: the pool's queued tasks are dropped at once too.
-      const now = gaveUp && { signal: AbortSignal.abort(gaveUp.reason) };
-      return this.#pool!.close(now).catch(() => {});
+      const durable = this.#durability.close(gaveUp);
+      if (this.#ownsPool) {
+        // Gave up: the pool's queued tasks are dropped at once too.
+        const now = gaveUp && { signal: AbortSignal.abort(gaveUp.reason) };
+        await this.#pool!.close(now).catch(() => {});
+      }
+      await durable;
     });
   }
 

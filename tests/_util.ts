@@ -1,6 +1,7 @@
 // Shared test helpers: gates instead of sleeps, microtask ticks instead of wall time, and a
 // seeded PRNG so random schedules replay.
 
+import type { DurableStats } from "../mod.ts";
 import type { EmitterInternals } from "../src/_internal.ts";
 
 /** A promise that resolves only when `open()` is called. */
@@ -48,6 +49,20 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
     clearTimeout(timer);
   }
 }
+
+/** The durable figures of an emitter that never published nor ran a durable listener. */
+export const NO_DURABLE: DurableStats = Object.freeze({
+  listeners: 0,
+  published: 0,
+  duplicates: 0,
+  received: 0,
+  acked: 0,
+  retried: 0,
+  deadLettered: 0,
+  released: 0,
+  leasesLost: 0,
+  transportErrors: 0,
+});
 
 /** What `emitterAccess.internals()` reports for an emitter with nothing left in it. */
 export const EMPTY_INTERNALS: EmitterInternals = {

@@ -4,13 +4,48 @@ import { readdirSync, readFileSync } from "node:fs";
 
 const root = new URL("../", import.meta.url);
 
-test("mod.ts re-exports every public src/ module and no private one", () => {
-  const mod = readFileSync(new URL("mod.ts", root), "utf8");
-  const exported = [...mod.matchAll(/from "\.\/src\/([^"]+)"/g)].map((match) => match[1]);
-  const files = readdirSync(new URL("src/", root)).filter((name) => name.endsWith(".ts"));
-  const publicFiles = files.filter((name) => !name.startsWith("_")).sort();
-  assert.deepEqual([...new Set(exported)].sort(), publicFiles);
-  assert.ok(exported.every((name) => !name.startsWith("_")));
+/** The public modules of a folder of `src/` (not its subfolders), relative to `src/`. */
+function publicModules(folder: string): string[] {
+  return readdirSync(new URL(`src/${folder}`, root))
+    .filter((name) => name.endsWith(".ts") && !name.startsWith("_"))
+    .map((name) => `${folder}${name}`)
+    .sort();
+}
+
+/** What an entry point re-exports, as paths relative to `src/`. */
+function reexported(entry: string): string[] {
+  const text = readFileSync(new URL(entry, root), "utf8");
+  const from = new URL(entry, root);
+  return [
+    ...new Set(
+      [...text.matchAll(/from "(\.[^"]+)"/g)].map((match) =>
+        new URL(match[1], from).href.slice(new URL("src/", root).href.length)
+      ),
+    ),
+  ].sort();
+}
+
+test("mod.ts re-exports every public module of the core (src/ and src/durable/), no private one", () => {
+  assert.deepEqual(
+    reexported("mod.ts"),
+    [...publicModules(""), ...publicModules("durable/")].sort(),
+  );
+});
+
+test("each engine's subpath entry re-exports every public module of its folder", () => {
+  const config = JSON.parse(readFileSync(new URL("deno.json", root), "utf8"));
+  for (const [subpath, file] of Object.entries(config.exports as Record<string, string>)) {
+    if (subpath === ".") continue;
+    const folder = file.replace(/^\.\/src\//, "").replace(/[^/]+$/, "");
+    const entry = file.replace(/^\.\//, "");
+    const expected = publicModules(folder).filter((name) => `src/${name}` !== entry);
+    const exported = reexported(entry);
+    assert.deepEqual(expected.filter((name) => !exported.includes(name)), [], subpath);
+    assert.ok(
+      exported.every((name) => !/(^|\/)_/.test(name)),
+      `${subpath} re-exports no private module`,
+    );
+  }
 });
 
 test("mod.ts holds no logic, only its doc and re-exports", () => {
@@ -48,10 +83,10 @@ test("the public API exports what the README promises", async () => {
   assert.ok(!("suspendSlot" in api), "internal pool hook stays private");
 });
 
-test("deno.json publishes only mod.ts, src/, README and LICENSE", () => {
+test("deno.json exports the core and each engine's subpath, and publishes only mod.ts, src/, README and LICENSE", () => {
   const config = JSON.parse(readFileSync(new URL("deno.json", root), "utf8"));
   assert.equal(config.name, "@x/soiree");
-  assert.equal(config.exports, "./mod.ts");
+  assert.deepEqual(config.exports, { ".": "./mod.ts", "./sqlite": "./src/sqlite/mod.ts" });
   assert.deepEqual(config.publish.include, ["mod.ts", "src/", "README.md", "LICENSE"]);
 });
 

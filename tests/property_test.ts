@@ -20,7 +20,7 @@ import {
 } from "../mod.ts";
 import { emitterAccess } from "../src/_internal.ts";
 import { PatternTrie } from "../src/_trie.ts";
-import { EMPTY_INTERNALS, muteFailureLogs, ticks } from "./_util.ts";
+import { EMPTY_INTERNALS, muteFailureLogs, NO_DURABLE, ticks } from "./_util.ts";
 
 // Failures are injected by the thousand here: keep their default log lines out of the output.
 muteFailureLogs();
@@ -899,6 +899,7 @@ test("random sequences of 50,000+ public API calls agree with a model and keep e
             aborted: model.aborted,
             inFlight: 0,
             listeners: live.length,
+            durable: NO_DURABLE,
           }, where);
           assert.equal(soiree.listenerCount(), live.length, where);
           assert.equal(panics.length, model.panics, where);

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ListenerError, Pool, PoolClosedError, QueueFullError, Soiree } from "../mod.ts";
-import { gate, prng, ticks } from "./_util.ts";
+import { gate, NO_DURABLE, prng, ticks } from "./_util.ts";
 
 test("an emitter pool never runs more emissions than its bound under 10,000 emits", async () => {
   const pool = new Pool({ concurrency: 8 });
@@ -264,6 +264,7 @@ test("stats() counts emitted, delivered, failed, aborted and in flight", async (
     aborted: 1,
     inFlight: 1,
     listeners: 3,
+    durable: NO_DURABLE,
   });
   release.open();
   await pending;

@@ -1,0 +1,393 @@
+// One durable listener's consumer in this process: it registers the durable name with the
+// transport, takes free slots of its pool, leases at most that many deliveries, runs each in
+// its slot (decode → listener under its timeout, with the lease renewed → ack, retry or dead
+// letter), and waits on the transport when nothing is due. The loop never dies: transport
+// errors are counted, reported once per streak and retried with backoff; only `stop()` ends
+// it. Owns the loop's state and each delivery's run; the slots come from `_slots.ts`.
+
+import type { Codec } from "./codec.ts";
+import type { DurableStats } from "./durable_options.ts";
+import type { Delivery, Transport } from "./transport.ts";
+import type { Pool } from "../pool.ts";
+import type { FailurePath } from "../_failure.ts";
+import type { InFlight, Lifecycle } from "../_lifecycle.ts";
+import { DurableEvent } from "./durable_event.ts";
+import { PermanentError, PoolClosedError } from "../errors.ts";
+import { startTimer, timeoutError } from "../_timer.ts";
+import { describeError, retryDelay, type RetryPolicy } from "./_retry.ts";
+import { brokerOf, type SlotBroker, type SlotTaker } from "./_slots.ts";
+
+/** What every consumer of one emitter shares. */
+export interface ConsumerHost {
+  readonly transport: Transport;
+  readonly codec: Codec;
+  readonly failure: FailurePath;
+  readonly lifecycle: Lifecycle;
+  readonly counters: DurableStats;
+  /** Keeps a settlement under way, so that `close()` awaits it before closing the transport. */
+  track(promise: Promise<unknown>): void;
+}
+
+/** A durable listener, its options checked. */
+export interface ConsumerSpec {
+  readonly name: string;
+  readonly pattern: string;
+  /** The listener's ID, for the error handler. */
+  readonly id: string;
+  readonly fn: (event: DurableEvent) => unknown;
+  readonly pool: Pool;
+  readonly priority: number;
+  readonly timeout: number | undefined;
+  readonly lease: number;
+  readonly retry: RetryPolicy;
+}
+
+const MAX_BACKOFF = 5_000;
+
+/** Waits `ms`, or less if `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const cancel = startTimer(ms, done);
+    function done(): void {
+      cancel();
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** One durable listener's consumer. */
+export class Consumer implements SlotTaker {
+  hungry = false;
+  readonly spec: ConsumerSpec;
+  readonly #host: ConsumerHost;
+  readonly #broker: SlotBroker;
+  /** Stops the loop: aborts `wait()` and backoff pauses. */
+  readonly #stop = new AbortController();
+  /** Slots granted and not yet used or given back. */
+  #held = 0;
+  #fetchScheduled = false;
+  /** The setup, fetch or wait under way; `stop()` awaits it. */
+  #busy: Promise<void> | undefined;
+  /** Consecutive failed transport calls of the loop. */
+  #errors = 0;
+  /**
+   * Resolves once the first attempt to store the durable name settled: `publish()` waits for
+   * it, so that a listener registered before a publish gets its event, but never hangs on a
+   * store that refuses the registration (the loop keeps retrying it).
+   */
+  readonly ready: Promise<void>;
+  readonly #firstAttempt = Promise.withResolvers<void>();
+
+  constructor(host: ConsumerHost, spec: ConsumerSpec) {
+    this.#host = host;
+    this.spec = spec;
+    this.#broker = brokerOf(spec.pool);
+    this.#broker.add(this);
+    this.ready = this.#firstAttempt.promise;
+    this.#busy = this.#setup();
+  }
+
+  get priority(): number {
+    return this.spec.priority;
+  }
+
+  get stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  /** Stops fetching; resolves once no transport call of the loop is under way. Runs go on. */
+  stop(): Promise<void> {
+    if (!this.stopped) {
+      this.#firstAttempt.resolve();
+      this.#stop.abort();
+      this.hungry = false;
+      this.#broker.remove(this);
+      this.#giveBack();
+    }
+    return this.#busy ?? Promise.resolve();
+  }
+
+  grant(): void {
+    this.#held++;
+    this.#scheduleFetch();
+  }
+
+  #scheduleFetch(): void {
+    if (this.#fetchScheduled || this.#busy !== undefined) return;
+    this.#fetchScheduled = true;
+    // Slots freed in the same turn arrive together: fetch once for all of them.
+    queueMicrotask(() => {
+      this.#fetchScheduled = false;
+      if (this.#busy === undefined) this.#busy = this.#fetch();
+    });
+  }
+
+  refused(reason: unknown): void {
+    if (reason instanceof PoolClosedError) {
+      this.#host.failure.panic(
+        new Error(
+          `The durable listener "${this.spec.name}" stopped fetching as its pool is closed`,
+          { cause: reason },
+        ),
+      );
+      void this.stop();
+      return;
+    }
+    // A full queue that rejects: try again shortly.
+    this.hungry = false;
+    this.#busy ??= this.#backoff(reason, "take a slot");
+  }
+
+  async #setup(): Promise<void> {
+    const { transport } = this.#host;
+    while (!this.stopped) {
+      try {
+        await transport.subscribe({ name: this.spec.name, pattern: this.spec.pattern });
+        this.#errors = 0;
+        break;
+      } catch (error) {
+        this.#firstAttempt.resolve();
+        await this.#failed(error, "register");
+      }
+    }
+    this.#firstAttempt.resolve();
+    this.#busy = undefined;
+    this.#hunger();
+  }
+
+  /** Wants slots again, unless stopped or already waiting for some. */
+  #hunger(): void {
+    if (this.stopped) return;
+    this.hungry = true;
+    if (this.#held > 0) this.#scheduleFetch();
+    this.#broker.want();
+  }
+
+  async #fetch(): Promise<void> {
+    const max = this.#held;
+    if (this.stopped || max === 0) {
+      this.#busy = undefined;
+      return this.#giveBack();
+    }
+    this.hungry = false;
+    let deliveries: readonly Delivery[];
+    try {
+      deliveries = await this.#host.transport.receive(this.spec.name, max, this.spec.lease);
+      this.#errors = 0;
+    } catch (error) {
+      this.#giveBack();
+      await this.#failed(error, "receive deliveries");
+      this.#busy = undefined;
+      return this.#hunger();
+    }
+    const counters = this.#host.counters;
+    counters.received += deliveries.length;
+    if (this.stopped) {
+      this.#busy = undefined;
+      for (const delivery of deliveries) this.#release(delivery, false);
+      return this.#giveBack();
+    }
+    // Hungry again before the runs start, so that a slot one of them frees at once goes by
+    // priority among the takers of the pool, this one included.
+    const more = deliveries.length >= max;
+    if (more) this.hungry = true;
+    for (const delivery of deliveries) {
+      this.#held--;
+      void this.#run(delivery);
+    }
+    if (more) {
+      this.#busy = undefined;
+      return this.#hunger();
+    }
+    // Nothing more is due: give back what is left and wait for news.
+    this.#giveBack();
+    this.#busy = this.#idle();
+  }
+
+  async #idle(): Promise<void> {
+    try {
+      await this.#host.transport.wait(this.spec.name, this.#stop.signal);
+    } catch (error) {
+      await this.#failed(error, "wait for deliveries");
+    }
+    this.#busy = undefined;
+    this.#hunger();
+  }
+
+  async #backoff(reason: unknown, operation: string): Promise<void> {
+    await this.#failed(reason, operation);
+    this.#busy = undefined;
+    this.#hunger();
+  }
+
+  /** Counts a failed transport call, reports the first of a streak, and pauses. */
+  async #failed(error: unknown, operation: string): Promise<void> {
+    this.#host.counters.transportErrors++;
+    if (this.#errors++ === 0) {
+      this.#host.failure.panic(
+        new Error(
+          `The durable listener "${this.spec.name}" could not ${operation} with the ${this.#host.transport.name} transport; retrying with backoff`,
+          { cause: error },
+        ),
+      );
+    }
+    const bound = Math.min(MAX_BACKOFF, 100 * 2 ** Math.min(this.#errors, 16));
+    await pause(bound / 2 + Math.random() * bound / 2, this.#stop.signal);
+  }
+
+  #giveBack(): void {
+    while (this.#held > 0) {
+      this.#held--;
+      this.#broker.release();
+    }
+  }
+
+  #release(delivery: Delivery, started: boolean): void {
+    const { counters } = this.#host;
+    this.#settle(delivery.release(started), () => counters.released++);
+  }
+
+  /** Tracks a settlement: counts it when it applied, a lost lease when not, an error else. */
+  #settle(operation: Promise<boolean>, applied: () => void): void {
+    const { counters, failure, transport } = this.#host;
+    this.#host.track(operation.then((ok) => {
+      if (ok) applied();
+      else counters.leasesLost++;
+    }, (error) => {
+      counters.transportErrors++;
+      failure.panic(
+        new Error(
+          `The durable listener "${this.spec.name}" could not settle a delivery with the ${transport.name} transport; it comes back once its lease ends`,
+          { cause: error },
+        ),
+      );
+    }));
+  }
+
+  /** Runs one delivery in a slot this consumer holds, and gives the slot back at the end. */
+  async #run(delivery: Delivery): Promise<void> {
+    const { spec } = this;
+    const { lifecycle, counters, codec } = this.#host;
+    const { message, attempt } = delivery;
+    const controller = new AbortController();
+    let decided = false;
+    let stopTimers = (): void => {};
+    const item: InFlight = {
+      prev: undefined,
+      next: undefined,
+      cancel: (reason) => {
+        // `close()` gave up waiting: give the lease back so another process can take it now.
+        if (decided) return;
+        decide();
+        controller.abort(reason);
+        this.#release(delivery, true);
+      },
+    };
+    const decide = (): boolean => {
+      if (decided) return false;
+      decided = true;
+      stopTimers();
+      lifecycle.unlink(item);
+      lifecycle.checkIdle();
+      return true;
+    };
+    lifecycle.link(item);
+    let event: DurableEvent | undefined;
+    const settle = (error: unknown, ok: boolean): void => {
+      if (!decide()) return;
+      if (ok) return this.#settle(delivery.ack(), () => counters.acked++);
+      const permanent = error instanceof PermanentError || event === undefined ||
+        attempt >= spec.retry.attempts;
+      if (event !== undefined) {
+        this.#host.failure.fail(undefined, event, { id: spec.id, pattern: spec.pattern }, error);
+      }
+      const text = describeError(error);
+      if (permanent) {
+        return this.#settle(delivery.deadLetter(text), () => counters.deadLettered++);
+      }
+      const delay = retryDelay(spec.retry, attempt, error, (reason) => {
+        this.#host.failure.panic(reason);
+      });
+      this.#settle(delivery.retry(delay, text), () => counters.retried++);
+    };
+    try {
+      let payload: unknown;
+      try {
+        payload = codec.decode(message.data);
+      } catch (error) {
+        this.#host.failure.panic(
+          new Error(
+            `The durable listener "${spec.name}" dead-lettered event ${message.id} as its data does not decode`,
+            { cause: error },
+          ),
+        );
+        return settle(new TypeError("Cannot decode the stored data", { cause: error }), false);
+      }
+      stopTimers = this.#timers(delivery, controller, () => {
+        counters.leasesLost++;
+        if (decide()) {
+          controller.abort(
+            new Error(
+              `The lease of event ${message.id} for "${spec.name}" was lost: another process may be running it`,
+            ),
+          );
+        }
+      }, (reason) => {
+        controller.abort(reason);
+        settle(reason, false);
+      });
+      event = new DurableEvent(message.topic, payload, {
+        id: message.id,
+        listener: spec.name,
+        attempt,
+        publishedAt: message.publishedAt,
+        signal: controller.signal,
+      });
+      let result = spec.fn(event);
+      if (
+        result !== null && (typeof result === "object" || typeof result === "function") &&
+        typeof (result as PromiseLike<unknown>).then === "function"
+      ) result = await result;
+      if (result instanceof Error) settle(result, false);
+      else settle(undefined, true);
+    } catch (error) {
+      settle(error, false);
+    } finally {
+      stopTimers();
+      this.#broker.release();
+    }
+  }
+
+  /** Starts the attempt's timeout and lease renewals; returns the way to stop both. */
+  #timers(
+    delivery: Delivery,
+    controller: AbortController,
+    lost: () => void,
+    timedOut: (reason: unknown) => void,
+  ): () => void {
+    const { spec } = this;
+    const { counters } = this.#host;
+    let renewing = true;
+    const renew = setInterval(() => {
+      delivery.extend(spec.lease).then((ok) => {
+        if (!ok && renewing) lost();
+      }, () => {
+        // The store is unreachable: keep trying; if the lease ends, another process takes it.
+        counters.transportErrors++;
+      });
+    }, Math.max(1, Math.floor(spec.lease / 3)));
+    const timeout = spec.timeout;
+    const cancelTimeout = timeout === undefined ? undefined : startTimer(timeout, () => {
+      timedOut(timeoutError(`The durable listener "${spec.name}"`, timeout));
+    });
+    return () => {
+      renewing = false;
+      clearInterval(renew);
+      cancelTimeout?.();
+      void controller;
+    };
+  }
+}

@@ -1,0 +1,360 @@
+// An emitter's durable side: its transport and codec, the consumers of its durable listeners
+// (one per durable name), `publish()`, dead letters and redrive, the durable counters, and the
+// order of a close (stop fetching → the lifecycle drains the runs → release → close the
+// transport). Checks the durable options of `on()` and `publish()`. Never touches in-process
+// listeners or emissions.
+
+import type { Codec } from "./codec.ts";
+import type {
+  DeadLetter,
+  DurableListenerOptions,
+  DurableStats,
+  PublishOptions,
+} from "./durable_options.ts";
+import type { DurableEvent } from "./durable_event.ts";
+import type { PublishReceipt, Transport } from "./transport.ts";
+import type { Subscription } from "../listener.ts";
+import type { FailurePath } from "../_failure.ts";
+import type { Lifecycle } from "../_lifecycle.ts";
+import { PublishError } from "../errors.ts";
+import { Pool } from "../pool.ts";
+import { assertPoolOption, assertPriority, assertSignal } from "../_checks.ts";
+import { checkDuration } from "../_timer.ts";
+import { describeValue } from "../_topic.ts";
+import { Consumer, type ConsumerHost } from "./_consumer.ts";
+import { checkRetry } from "./_retry.ts";
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const DAY = 86_400_000;
+
+/** Checks a durable name. */
+export function checkDurableName(value: unknown, action: string): string {
+  if (typeof value !== "string") {
+    throw new TypeError(
+      `Cannot ${action} as the durable name must be a string: received ${describeValue(value)}`,
+    );
+  }
+  if (!NAME.test(value)) {
+    throw new TypeError(
+      `Cannot ${action} as the durable name must be 1 to 64 of A-Z a-z 0-9 _ -: received ${
+        describeValue(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/** Checks a `limit` option: a positive integer, 100 when absent. */
+export function checkLimit(options: unknown, action: string): number {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new TypeError(
+      `Cannot ${action} as 'options' must be an object: received ${describeValue(options)}`,
+    );
+  }
+  const limit = (options as { limit?: unknown } | undefined)?.limit ?? 100;
+  if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1) {
+    throw new (typeof limit === "number" ? RangeError : TypeError)(
+      `Cannot ${action} as 'limit' must be a positive integer: received ${describeValue(limit)}`,
+    );
+  }
+  return limit;
+}
+
+/** The `transport` option, checked: an object with every method of the contract. */
+export function checkTransport(value: unknown, action: string): Transport | undefined {
+  if (value === undefined) return undefined;
+  const methods = ["subscribe", "publish", "receive", "wait", "deadLetters", "redrive", "close"];
+  const missing = typeof value !== "object" || value === null
+    ? methods
+    : methods.filter((method) => typeof (value as Record<string, unknown>)[method] !== "function");
+  if (missing.length > 0) {
+    throw new TypeError(
+      `Cannot ${action} as 'transport' must implement the Transport contract (missing ${
+        missing.join(", ")
+      }): received ${describeValue(value)}`,
+    );
+  }
+  return value as Transport;
+}
+
+/** The `codec` option, checked. */
+export function checkCodec(value: unknown, action: string): Codec | undefined {
+  if (value === undefined) return undefined;
+  const codec = value as Partial<Codec> | null;
+  if (
+    typeof codec !== "object" || codec === null || typeof codec.encode !== "function" ||
+    typeof codec.decode !== "function" || typeof codec.contentType !== "string"
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as 'codec' must have encode(), decode() and a contentType string: received ${
+        describeValue(value)
+      }`,
+    );
+  }
+  return codec as Codec;
+}
+
+/** An emitter's durable side. */
+export class Durability {
+  readonly counters: DurableStats = {
+    listeners: 0,
+    published: 0,
+    duplicates: 0,
+    received: 0,
+    acked: 0,
+    retried: 0,
+    deadLettered: 0,
+    released: 0,
+    leasesLost: 0,
+    transportErrors: 0,
+  };
+  readonly #transport: Transport | undefined;
+  readonly #codec: Codec;
+  readonly #host: ConsumerHost | undefined;
+  readonly #consumers = new Map<string, { consumer: Consumer; ownsPool: boolean }>();
+  /** Publishes, settlements and releases under way: the transport closes after them. */
+  readonly #pending = new Set<Promise<unknown>>();
+
+  constructor(
+    transport: Transport | undefined,
+    codec: Codec,
+    failure: FailurePath,
+    lifecycle: Lifecycle,
+  ) {
+    this.#transport = transport;
+    this.#codec = codec;
+    this.#host = transport === undefined ? undefined : {
+      transport,
+      codec,
+      failure,
+      lifecycle,
+      counters: this.counters,
+      track: (promise) => this.#track(promise),
+    };
+  }
+
+  /**
+   * Registers a durable listener, once its options are checked.
+   *
+   * @throws {TypeError} For no transport, a bad name or option, or a name already registered.
+   * @throws {RangeError} For an out-of-range priority, timeout, lease or retry option.
+   */
+  add(
+    pattern: string,
+    id: () => string,
+    fn: (event: DurableEvent) => unknown,
+    options: DurableListenerOptions,
+  ): Subscription {
+    const action = "subscribe a durable listener";
+    const name = checkDurableName(options.durable, action);
+    if ((options as { once?: unknown }).once !== undefined) {
+      throw new TypeError(
+        `Cannot ${action} as 'once' does not apply to a durable listener: each delivery is acked once`,
+      );
+    }
+    const priority = assertPriority(options.priority, action);
+    assertSignal(options.signal, action);
+    assertPoolOption(options.pool, action);
+    const timeout = checkDuration(options.timeout, "timeout", action);
+    const lease = checkDuration(options.lease, "lease", action) ??
+      (timeout === undefined ? 30_000 : timeout + 5_000);
+    if (lease === Infinity || options.lease === Infinity) {
+      throw new RangeError(`Cannot ${action} as 'lease' must be finite: received Infinity`);
+    }
+    const retry = checkRetry(options.retry, action);
+    const host = this.#requireHost(action);
+    const taken = this.#consumers.get(name);
+    if (taken !== undefined) {
+      throw new TypeError(
+        `Cannot ${action} as the durable name ${
+          describeValue(name)
+        } is already registered in this process (pattern ${
+          describeValue(taken.consumer.spec.pattern)
+        }): one listener per durable name per process; use its pool's concurrency to run more at once`,
+      );
+    }
+    if (options.signal?.aborted) return inactive(id(), pattern);
+    const ownsPool = !(options.pool instanceof Pool);
+    const pool = options.pool instanceof Pool
+      ? options.pool
+      : new Pool({ concurrency: 1, name, ...options.pool });
+    const consumer = new Consumer(host, {
+      name,
+      pattern,
+      id: id(),
+      fn,
+      pool,
+      priority,
+      timeout,
+      lease,
+      retry,
+    });
+    const entry = { consumer, ownsPool };
+    this.#consumers.set(name, entry);
+    this.counters.listeners++;
+    const off = (): boolean => {
+      if (this.#consumers.get(name) !== entry) return false;
+      this.#consumers.delete(name);
+      this.counters.listeners--;
+      options.signal?.removeEventListener("abort", off);
+      this.#track(this.#stopConsumer(entry));
+      return true;
+    };
+    options.signal?.addEventListener("abort", off, { once: true });
+    return {
+      id: consumer.spec.id,
+      pattern,
+      get active() {
+        return !consumer.stopped;
+      },
+      off,
+      [Symbol.dispose]: off,
+    };
+  }
+
+  /**
+   * Stores an event for the durable listeners of every process: the payload is encoded now.
+   *
+   * @throws {TypeError} For no transport, bad options, or a payload the codec cannot encode.
+   */
+  publish(
+    topic: string,
+    payload: unknown,
+    options: PublishOptions | undefined,
+    eventId: () => string,
+  ): Promise<PublishReceipt> {
+    const action = `publish ${describeValue(topic)}`;
+    const transport = this.#requireHost(action).transport;
+    const key = options?.idempotencyKey;
+    if (key !== undefined && (typeof key !== "string" || key.length === 0 || key.length > 256)) {
+      throw new TypeError(
+        `Cannot ${action} as 'idempotencyKey' must be a string of 1 to 256 characters: received ${
+          describeValue(key)
+        }`,
+      );
+    }
+    const dedupeWindow = checkDuration(options?.dedupeWindow, "dedupeWindow", action) ?? DAY;
+    let data: string;
+    try {
+      data = this.#codec.encode(payload);
+      if (typeof data !== "string") {
+        throw new TypeError(`the codec returned ${describeValue(data)} instead of a string`);
+      }
+    } catch (error) {
+      throw new TypeError(
+        `Cannot ${action} as its payload cannot be encoded with ${this.#codec.contentType}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    }
+    const message = {
+      id: eventId(),
+      topic,
+      data,
+      publishedAt: Date.now(),
+      idempotencyKey: key,
+      dedupeWindow: dedupeWindow === Infinity ? Number.MAX_SAFE_INTEGER : dedupeWindow,
+    };
+    const stored = this.#store(transport, message);
+    this.#track(stored);
+    return stored;
+  }
+
+  async #store(
+    transport: Transport,
+    message: Parameters<Transport["publish"]>[0],
+  ): Promise<PublishReceipt> {
+    // A durable listener registered in this process before this call gets this event.
+    const setups = [...this.#consumers.values()].map((entry) => entry.consumer.ready);
+    if (setups.length > 0) await Promise.all(setups);
+    let receipt: PublishReceipt;
+    try {
+      receipt = await transport.publish(message);
+    } catch (error) {
+      throw new PublishError(message.topic, transport.name, error);
+    }
+    if (receipt.duplicate) this.counters.duplicates++;
+    else this.counters.published++;
+    return { id: receipt.id, duplicate: receipt.duplicate };
+  }
+
+  /** The dead letters of `name`, decoded. */
+  async deadLetters(name: string, limit: number): Promise<DeadLetter[]> {
+    const transport = this.#requireHost("list dead letters").transport;
+    const stored = await transport.deadLetters(name, limit);
+    return stored.map(({ message, attempts, error, deadAt }) => {
+      let payload: unknown;
+      try {
+        payload = this.#codec.decode(message.data);
+      } catch {
+        payload = undefined;
+      }
+      return {
+        id: message.id,
+        topic: message.topic,
+        payload,
+        data: message.data,
+        attempts,
+        error,
+        publishedAt: new Date(message.publishedAt),
+        deadAt: new Date(deadAt),
+      };
+    });
+  }
+
+  /** Puts dead letters of `name` back, attempts reset. */
+  redrive(name: string, limit: number): Promise<number> {
+    return this.#requireHost("redrive dead letters").transport.redrive(name, limit);
+  }
+
+  /** Stops every consumer's fetching at once: `close()` has begun. */
+  stopFetching(): void {
+    for (const { consumer } of this.#consumers.values()) void consumer.stop();
+  }
+
+  /**
+   * Once the lifecycle drained (or cancelled) the runs: waits for the consumers' last calls,
+   * the settlements and releases, closes the pools made for durable listeners, then the
+   * transport.
+   */
+  async close(gaveUp: { reason: unknown } | undefined): Promise<void> {
+    const entries = [...this.#consumers.values()];
+    this.#consumers.clear();
+    this.counters.listeners = 0;
+    await Promise.all(entries.map((entry) => this.#stopConsumer(entry, gaveUp)));
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#transport?.close();
+  }
+
+  async #stopConsumer(
+    entry: { consumer: Consumer; ownsPool: boolean },
+    gaveUp?: { reason: unknown },
+  ): Promise<void> {
+    await entry.consumer.stop();
+    if (!entry.ownsPool) return;
+    // When close() gave up, it does not wait for listeners that ignore their signal either.
+    const now = gaveUp && { signal: AbortSignal.abort(gaveUp.reason) };
+    await entry.consumer.spec.pool.close(now).catch(() => {});
+  }
+
+  #track(promise: Promise<unknown>): void {
+    const settled = promise.then(() => {}, () => {});
+    this.#pending.add(settled);
+    void settled.then(() => this.#pending.delete(settled));
+  }
+
+  #requireHost(action: string): ConsumerHost {
+    if (this.#host === undefined) {
+      throw new TypeError(
+        `Cannot ${action} as the emitter has no transport: pass one as new Soiree({ transport }), memoryTransport() for tests and one process, or sqliteTransport(path) from @x/soiree/sqlite to survive restarts and share work between processes`,
+      );
+    }
+    return this.#host;
+  }
+}
+
+/** The subscription of a listener whose signal had already aborted. */
+function inactive(id: string, pattern: string): Subscription {
+  return { id, pattern, active: false, off: () => false, [Symbol.dispose]: () => {} };
+}

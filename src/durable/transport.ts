@@ -1,0 +1,289 @@
+/**
+ * The contract between the emitter and a durable engine: what `publish()` stores and what a
+ * durable listener's consumer loop asks of the store. The memory transport is its reference
+ * implementation; `@x/soiree/sqlite` (and later Redis and PostgreSQL) implement it on an engine
+ * the user already runs. Every transport passes the same conformance suite
+ * (`tests/conformance/`).
+ *
+ * The unit of delivery is one (event, durable name) pair, as in pg-boss and River: publishing
+ * stores the event and one delivery for each durable name whose pattern matches its topic; each
+ * delivery has its own attempts, lease and outcome.
+ *
+ * @module
+ */
+
+/**
+ * A source of time, injectable so that tests can move time forward instead of sleeping. All
+ * values are milliseconds; `now()` is milliseconds since the Unix epoch, as `Date.now()`.
+ *
+ * @example A clock that tests move by hand
+ * ```ts
+ * import type { Clock } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * let now = 0;
+ * const clock: Clock = { now: () => now, setTimeout, clearTimeout };
+ * now += 1_000;
+ * assert.equal(clock.now(), 1_000);
+ * ```
+ */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Calls `fn` after `ms` milliseconds of this clock; returns a handle for `clearTimeout`. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer `setTimeout` started. */
+  clearTimeout(handle: never): void;
+}
+
+/**
+ * A durable listener's identity in the store: its name (the logical subscriber across every
+ * process and restart) and the pattern it listens to.
+ *
+ * @example
+ * ```ts
+ * import { memoryTransport, type DurableSubscription } from "@x/soiree";
+ *
+ * const subscription: DurableSubscription = { name: "welcome-email", pattern: "user.created" };
+ * await memoryTransport().subscribe(subscription);
+ * ```
+ */
+export interface DurableSubscription {
+  /** The durable name: 1 to 64 of `A-Z a-z 0-9 _ -`. */
+  readonly name: string;
+  /** The topic or pattern (`*`, `**`) whose events it receives. */
+  readonly pattern: string;
+}
+
+/**
+ * An event as stored: what a delivery hands back to the consumer.
+ *
+ * @example
+ * ```ts
+ * import type { StoredMessage } from "@x/soiree";
+ *
+ * const message: StoredMessage = {
+ *   id: "01JD0000000000000000000000",
+ *   topic: "user.created",
+ *   data: '{"email":"ada@example.com"}',
+ *   publishedAt: Date.UTC(2026, 11, 1),
+ * };
+ * void message;
+ * ```
+ */
+export interface StoredMessage {
+  /** The event's ID: a ULID from the emitter's ID generator. */
+  readonly id: string;
+  /** The topic it was published to (never a pattern). */
+  readonly topic: string;
+  /** The payload as the emitter's codec encoded it (JSON by default). */
+  readonly data: string;
+  /** When `publish()` was called, in milliseconds since the Unix epoch. */
+  readonly publishedAt: number;
+}
+
+/**
+ * What `publish()` hands the transport to store.
+ *
+ * @example
+ * ```ts
+ * import { memoryTransport, type OutgoingMessage } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const transport = memoryTransport();
+ * const message: OutgoingMessage = {
+ *   id: "01JD0000000000000000000000",
+ *   topic: "user.created",
+ *   data: "{}",
+ *   publishedAt: Date.now(),
+ *   idempotencyKey: undefined,
+ *   dedupeWindow: 86_400_000,
+ * };
+ * assert.deepEqual(await transport.publish(message), { id: message.id, duplicate: false });
+ * ```
+ */
+export interface OutgoingMessage extends StoredMessage {
+  /**
+   * The producer's idempotency key: while a message with the same key was stored less than
+   * `dedupeWindow` ago, storing this one must store nothing and answer that message's ID with
+   * `duplicate: true`. `undefined`: no deduplication.
+   */
+  readonly idempotencyKey: string | undefined;
+  /** How long (ms) an idempotency key is remembered. */
+  readonly dedupeWindow: number;
+}
+
+/**
+ * What `publish()` resolves with once the event is stored.
+ *
+ * @example
+ * ```ts
+ * import { memoryTransport, type PublishReceipt, Soiree } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const soiree = new Soiree({ transport: memoryTransport() });
+ * const first: PublishReceipt = await soiree.publish("a", 1, { idempotencyKey: "k" });
+ * const again = await soiree.publish("a", 1, { idempotencyKey: "k" });
+ * assert.deepEqual(again, { id: first.id, duplicate: true });
+ * await soiree.close();
+ * ```
+ */
+export interface PublishReceipt {
+  /** The stored event's ID; for a duplicate, the ID of the event stored first. */
+  readonly id: string;
+  /** Whether an event with the same idempotency key was already stored, so nothing new was. */
+  readonly duplicate: boolean;
+}
+
+/**
+ * One (event, durable name) pair, leased to this process by `Transport.receive()`. Each
+ * settling method applies only while this process still holds the lease: it resolves `false`,
+ * changing nothing, when the lease expired and the delivery may belong to another process now.
+ * Each rejects when the store cannot be reached.
+ *
+ * @example Settle a delivery by hand
+ * ```ts
+ * import { memoryTransport } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const transport = memoryTransport();
+ * await transport.subscribe({ name: "audit", pattern: "user.*" });
+ * await transport.publish({
+ *   id: "01JD0000000000000000000000",
+ *   topic: "user.created",
+ *   data: "1",
+ *   publishedAt: Date.now(),
+ *   idempotencyKey: undefined,
+ *   dedupeWindow: 1,
+ * });
+ * const [delivery] = await transport.receive("audit", 10, 30_000);
+ * assert.equal(delivery.attempt, 1);
+ * assert.equal(await delivery.ack(), true);
+ * assert.deepEqual(await transport.receive("audit", 10, 30_000), []);
+ * ```
+ */
+export interface Delivery {
+  /** The event. */
+  readonly message: StoredMessage;
+  /** 1-based, counted by the store: a delivery received again after a crash counts one more. */
+  readonly attempt: number;
+  /**
+   * Renews the lease for `lease` ms from now (a heartbeat); does not count an attempt.
+   *
+   * @returns `false` when the lease was already lost.
+   */
+  extend(lease: number): Promise<boolean>;
+  /** Done: the delivery is never handed out again. */
+  ack(): Promise<boolean>;
+  /**
+   * Failed this attempt: hand it out again after `delay` ms, recording `error`.
+   *
+   * @param delay Milliseconds before it may be received again (0: at once).
+   * @param error What failed, as text, kept until the next outcome.
+   */
+  retry(delay: number, error: string): Promise<boolean>;
+  /** Parks it as a dead letter with `error`: listed by `deadLetters()` until redriven. */
+  deadLetter(error: string): Promise<boolean>;
+  /**
+   * Gives the lease back: the delivery may be received at once, here or elsewhere.
+   *
+   * @param started Whether the listener started: if not, the attempt is not counted.
+   */
+  release(started: boolean): Promise<boolean>;
+}
+
+/**
+ * A parked delivery, as the store keeps it.
+ *
+ * @example
+ * ```ts
+ * import type { StoredDeadLetter } from "@x/soiree";
+ *
+ * const parked: StoredDeadLetter = {
+ *   message: { id: "01JD0000000000000000000000", topic: "a", data: "1", publishedAt: 0 },
+ *   attempts: 5,
+ *   error: "Error: SMTP 554",
+ *   deadAt: 1,
+ * };
+ * void parked;
+ * ```
+ */
+export interface StoredDeadLetter {
+  /** The event. */
+  readonly message: StoredMessage;
+  /** Attempts made, the last one included. */
+  readonly attempts: number;
+  /** The last error, as text. */
+  readonly error: string;
+  /** When it was parked, in milliseconds since the Unix epoch. */
+  readonly deadAt: number;
+}
+
+/**
+ * A durable store for `publish()` and durable listeners. Soiree calls it; users pick one
+ * (`memoryTransport()`, `sqliteTransport()` from `@x/soiree/sqlite`) and pass it as
+ * `new Soiree({ transport })`. An implementation must keep these promises, which the
+ * conformance suite checks:
+ *
+ * - Nothing whose `publish()` resolved is lost (for a transport that calls itself durable):
+ *   each matching delivery is handed out until it is acked or dead-lettered.
+ * - `receive()` never returns more than `max` deliveries and never hands one delivery to two
+ *   holders of a live lease; an expired lease makes it receivable again with `attempt + 1`.
+ * - Attempts are counted by the store, so a crash counts.
+ * - An idempotency key seen within its window stores nothing and answers `duplicate: true`.
+ * - `close()` releases what the transport opened, never a handle or client the user passed.
+ *
+ * Methods reject when the store cannot be reached; Soiree backs off and retries in its
+ * consumer loops, and rejects `publish()` with a `PublishError` whose `cause` is the error.
+ *
+ * @example The memory transport is one
+ * ```ts
+ * import { memoryTransport, type Transport } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const transport: Transport = memoryTransport();
+ * assert.equal(transport.name, "memory");
+ * await transport.close();
+ * ```
+ */
+export interface Transport {
+  /** A short name for logs and metrics (`"memory"`, `"sqlite"`). */
+  readonly name: string;
+  /**
+   * Stores a durable name and its pattern, idempotently; events published from now on are
+   * kept for it even while no process runs it. Registering a name again with another pattern
+   * replaces the pattern for events published afterwards.
+   */
+  subscribe(subscription: DurableSubscription): Promise<void>;
+  /**
+   * Stores the event and one delivery per subscription whose pattern matches its topic, at
+   * once (all or nothing), and resolves only once they are stored.
+   */
+  publish(message: OutgoingMessage): Promise<PublishReceipt>;
+  /**
+   * Leases up to `max` deliveries of `name` that are due: ready ones and those whose lease
+   * expired, oldest first. Each counts one attempt. Resolves `[]` when none is due.
+   *
+   * @param name The durable name.
+   * @param max At most this many (a positive integer).
+   * @param lease Milliseconds the lease lasts unless extended.
+   */
+  receive(name: string, max: number, lease: number): Promise<readonly Delivery[]>;
+  /**
+   * Resolves when `receive(name)` may find something: a local publish or redrive, a retry or
+   * lease coming due, or at the latest after the transport's poll interval. Resolves at once
+   * when `signal` aborts.
+   */
+  wait(name: string, signal: AbortSignal): Promise<void>;
+  /** Up to `limit` dead letters of `name`, oldest first. */
+  deadLetters(name: string, limit: number): Promise<readonly StoredDeadLetter[]>;
+  /**
+   * Makes up to `limit` dead letters of `name` (oldest first) ready again, with their
+   * attempts reset to 0.
+   *
+   * @returns How many were put back.
+   */
+  redrive(name: string, limit: number): Promise<number>;
+  /** Releases what the transport opened itself. Soiree calls it from `close()`. */
+  close(): Promise<void>;
+}
