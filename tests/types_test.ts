@@ -3,11 +3,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   type CheckedPattern,
+  type DeadLetter,
   type Listener,
+  memoryTransport,
   type PatternEvent,
   type PatternPayload,
   type PatternTopic,
   Priority,
+  type PublishReceipt,
   Soiree,
   type SoireeEvent,
   type WaitForOptions,
@@ -262,4 +265,33 @@ test("Priority is a type of the five named priorities as well as a value", () =>
   soiree.on("tick", () => void calls.push(between), { priority: between });
   soiree.emitSync("tick");
   assert.deepEqual(calls, [4, 3.5]);
+});
+
+test("a durable listener sees a DurableEvent per matched topic, and publish() checks payloads", async () => {
+  const soiree = new Soiree<Events>({ transport: memoryTransport() });
+  soiree.on("user.*", (event) => {
+    expectType<Equal<typeof event.attempt, number>>(true);
+    expectType<Equal<typeof event.idempotencyKey, string>>(true);
+    if (event.topic === "user.created") expectType<Equal<typeof event.payload, User>>(true);
+  }, { durable: "audit", retry: { attempts: 3 } });
+  soiree.on("user.created", (event) => {
+    expectType<Equal<typeof event, SoireeEvent<User, "user.created">>>(true);
+  });
+  // @ts-expect-error an in-process listener's event has no attempt
+  soiree.on("user.created", (event) => event.attempt);
+  assert.throws(
+    // @ts-expect-error `once` is not an option of a durable listener
+    () => soiree.on("user.created", () => {}, { durable: "once", once: true }),
+    TypeError,
+  );
+  const receipt: PublishReceipt = await soiree.publish("user.created", { name: "Ada" });
+  expectType<Equal<typeof receipt, PublishReceipt>>(true);
+  await soiree.publish("system.tick");
+  // @ts-expect-error the payload of user.created is required
+  await soiree.publish("user.created");
+  // @ts-expect-error a wildcard is not a topic
+  assert.throws(() => soiree.publish("user.*", { name: "Ada" }), TypeError);
+  const dead: readonly DeadLetter[] = await soiree.deadLetters("audit");
+  assert.deepEqual(dead, []);
+  await soiree.close();
 });

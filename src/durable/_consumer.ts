@@ -247,12 +247,18 @@ export class Consumer implements SlotTaker {
 
   #release(delivery: Delivery, started: boolean): void {
     const { counters } = this.#host;
-    this.#settle(delivery.release(started), () => counters.released++);
+    this.#settle(() => delivery.release(started), () => counters.released++);
   }
 
   /** Tracks a settlement: counts it when it applied, a lost lease when not, an error else. */
-  #settle(operation: Promise<boolean>, applied: () => void): void {
+  #settle(call: () => Promise<boolean>, applied: () => void): void {
     const { counters, failure, transport } = this.#host;
+    let operation: Promise<boolean>;
+    try {
+      operation = Promise.resolve(call());
+    } catch (error) {
+      operation = Promise.reject(error);
+    }
     this.#host.track(operation.then((ok) => {
       if (ok) applied();
       else counters.leasesLost++;
@@ -298,7 +304,7 @@ export class Consumer implements SlotTaker {
     let event: DurableEvent | undefined;
     const settle = (error: unknown, ok: boolean): void => {
       if (!decide()) return;
-      if (ok) return this.#settle(delivery.ack(), () => counters.acked++);
+      if (ok) return this.#settle(() => delivery.ack(), () => counters.acked++);
       const permanent = error instanceof PermanentError || event === undefined ||
         attempt >= spec.retry.attempts;
       if (event !== undefined) {
@@ -306,12 +312,12 @@ export class Consumer implements SlotTaker {
       }
       const text = describeError(error);
       if (permanent) {
-        return this.#settle(delivery.deadLetter(text), () => counters.deadLettered++);
+        return this.#settle(() => delivery.deadLetter(text), () => counters.deadLettered++);
       }
       const delay = retryDelay(spec.retry, attempt, error, (reason) => {
         this.#host.failure.panic(reason);
       });
-      this.#settle(delivery.retry(delay, text), () => counters.retried++);
+      this.#settle(() => delivery.retry(delay, text), () => counters.retried++);
     };
     try {
       let payload: unknown;
@@ -371,13 +377,18 @@ export class Consumer implements SlotTaker {
     const { spec } = this;
     const { counters } = this.#host;
     let renewing = true;
+    const unreachable = (): void => {
+      // The store is unreachable: keep trying; if the lease ends, another process takes it.
+      counters.transportErrors++;
+    };
     const renew = setInterval(() => {
-      delivery.extend(spec.lease).then((ok) => {
-        if (!ok && renewing) lost();
-      }, () => {
-        // The store is unreachable: keep trying; if the lease ends, another process takes it.
-        counters.transportErrors++;
-      });
+      try {
+        delivery.extend(spec.lease).then((ok) => {
+          if (!ok && renewing) lost();
+        }, unreachable);
+      } catch {
+        unreachable();
+      }
     }, Math.max(1, Math.floor(spec.lease / 3)));
     const timeout = spec.timeout;
     const cancelTimeout = timeout === undefined ? undefined : startTimer(timeout, () => {

@@ -12,7 +12,7 @@ import type {
   PublishOptions,
 } from "./durable_options.ts";
 import type { DurableEvent } from "./durable_event.ts";
-import type { PublishReceipt, Transport } from "./transport.ts";
+import type { PublishReceipt, StoredDeadLetter, Transport } from "./transport.ts";
 import type { Subscription } from "../listener.ts";
 import type { FailurePath } from "../_failure.ts";
 import type { Lifecycle } from "../_lifecycle.ts";
@@ -280,9 +280,15 @@ export class Durability {
   }
 
   /** The dead letters of `name`, decoded. */
-  async deadLetters(name: string, limit: number): Promise<DeadLetter[]> {
+  deadLetters(name: string, limit: number): Promise<DeadLetter[]> {
     const transport = this.#requireHost("list dead letters").transport;
-    const stored = await transport.deadLetters(name, limit);
+    return this.#decodeDeadLetters(transport.deadLetters(name, limit));
+  }
+
+  async #decodeDeadLetters(
+    pending: Promise<readonly StoredDeadLetter[]>,
+  ): Promise<DeadLetter[]> {
+    const stored = await pending;
     return stored.map(({ message, attempts, error, deadAt }) => {
       let payload: unknown;
       try {

@@ -134,7 +134,7 @@ class MemoryTransport implements Transport {
     this.#clock = clock;
   }
 
-  subscribe(subscription: DurableSubscription): Promise<void> {
+  async subscribe(subscription: DurableSubscription): Promise<void> {
     this.#checkOpen();
     const queue = this.#queues.get(subscription.name);
     if (queue === undefined) {
@@ -144,17 +144,17 @@ class MemoryTransport implements Transport {
         waiters: new Set(),
       });
     } else queue.pattern = subscription.pattern;
-    return Promise.resolve();
+    return;
   }
 
-  publish(message: OutgoingMessage): Promise<PublishReceipt> {
+  async publish(message: OutgoingMessage): Promise<PublishReceipt> {
     this.#checkOpen();
     const now = this.#clock.now();
     const key = message.idempotencyKey;
     if (key !== undefined) {
       const seen = this.#keys.get(key);
       if (seen !== undefined && seen.until > now) {
-        return Promise.resolve({ id: seen.id, duplicate: true });
+        return { id: seen.id, duplicate: true };
       }
       this.#keys.set(key, { id: message.id, until: now + message.dedupeWindow });
       this.#forgetExpiredKeys(now);
@@ -177,14 +177,14 @@ class MemoryTransport implements Transport {
       });
       wake(queue);
     }
-    return Promise.resolve({ id: message.id, duplicate: false });
+    return { id: message.id, duplicate: false };
   }
 
-  receive(name: string, max: number, lease: number): Promise<readonly Delivery[]> {
+  async receive(name: string, max: number, lease: number): Promise<readonly Delivery[]> {
     this.#checkOpen();
     const queue = this.#queues.get(name);
     const deliveries: Delivery[] = [];
-    if (queue === undefined) return Promise.resolve(deliveries);
+    if (queue === undefined) return deliveries;
     const now = this.#clock.now();
     for (const entry of queue.entries.values()) {
       if (deliveries.length >= max) break;
@@ -195,7 +195,7 @@ class MemoryTransport implements Transport {
       entry.token = this.#nextToken++;
       deliveries.push(this.#delivery(queue, entry));
     }
-    return Promise.resolve(deliveries);
+    return deliveries;
   }
 
   wait(name: string, signal: AbortSignal): Promise<void> {
@@ -222,7 +222,7 @@ class MemoryTransport implements Transport {
     });
   }
 
-  deadLetters(name: string, limit: number): Promise<readonly StoredDeadLetter[]> {
+  async deadLetters(name: string, limit: number): Promise<readonly StoredDeadLetter[]> {
     this.#checkOpen();
     const dead: StoredDeadLetter[] = [];
     for (const entry of this.#queues.get(name)?.entries.values() ?? []) {
@@ -235,13 +235,13 @@ class MemoryTransport implements Transport {
       });
     }
     dead.sort((a, b) => a.deadAt - b.deadAt);
-    return Promise.resolve(dead.slice(0, limit));
+    return dead.slice(0, limit);
   }
 
-  redrive(name: string, limit: number): Promise<number> {
+  async redrive(name: string, limit: number): Promise<number> {
     this.#checkOpen();
     const queue = this.#queues.get(name);
-    if (queue === undefined) return Promise.resolve(0);
+    if (queue === undefined) return 0;
     const dead = [...queue.entries.values()].filter((entry) => entry.state === DEAD)
       .sort((a, b) => a.at - b.at).slice(0, limit);
     const now = this.#clock.now();
@@ -254,7 +254,7 @@ class MemoryTransport implements Transport {
       entry.error = "";
     }
     if (dead.length > 0) wake(queue);
-    return Promise.resolve(dead.length);
+    return dead.length;
   }
 
   close(): Promise<void> {
