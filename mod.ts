@@ -1,11 +1,13 @@
 /**
- * Soiree: an in-process event bus for services that must bound their workloads.
+ * Soiree: events for services that must bound their workloads, in process and durable across processes.
  *
  * Dot-separated topics with `*` (one segment) and `**` (any depth) patterns, listener
  * priorities and abort, error and panic handlers, ULID listener IDs, compile-time checked
  * topics and payloads, and a semaphore pool that bounds how many listeners of one workload
- * class run at once. No dependencies; web-standard APIs only, so it runs on Deno, Node and
- * Bun.
+ * class run at once. `publish()` stores an event through a transport (`memoryTransport()`,
+ * or `sqliteTransport()` from `@x/soiree/sqlite`) and delivers it at least once to the
+ * durable listeners of every process that shares it, with retries and dead letters. No
+ * dependencies; web-standard APIs only, so it runs on Deno, Node and Bun.
  *
  * @example Patterns, priorities and abort
  * ```ts
