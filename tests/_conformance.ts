@@ -349,6 +349,32 @@ export function conformance(label: string, setup: FixtureFactory): void {
   );
 
   test(
+    name("a lost lease aborts the listener's signal, and its outcome changes nothing"),
+    withStore(fakeClock(), async ({ make, open, clock }) => {
+      const soiree = await make();
+      const started = gate();
+      const reason = Promise.withResolvers<unknown>();
+      soiree.on("image.resize", async (event) => {
+        started.open();
+        await new Promise((resolve) => event.signal.addEventListener("abort", resolve));
+        reason.resolve(event.signal.reason);
+        throw new Error("stopped");
+      }, { durable: "resizer", lease: 300 });
+      await soiree.publish("image.resize", 1);
+      await within(started.promise, LONG, "start");
+      // The lease runs out on the store's clock and another consumer takes the delivery.
+      clock.advance(1_000);
+      const other = await open();
+      const [taken] = await other.receive("resizer", 1, 60_000);
+      assert.equal(taken.attempt, 2);
+      assert.match(String(await within(reason.promise, LONG, "abort")), /lease .* was lost/);
+      await until(() => soiree.stats().durable.leasesLost === 1);
+      assert.equal(soiree.stats().durable.retried, 0, "the old holder settles nothing");
+      assert.equal(await taken.ack(), true);
+    }),
+  );
+
+  test(
     name("close() gives back the leases of listeners it gave up on, for another process at once"),
     withStore(fakeClock(), async ({ make }) => {
       const [a, b] = await Promise.all([make(), make()]);

@@ -73,6 +73,9 @@ export class Consumer implements SlotTaker {
   #busy: Promise<void> | undefined;
   /** Consecutive failed transport calls of the loop. */
   #errors = 0;
+  /** The deliveries in flight whose leases the renewal timer extends. */
+  readonly #renewals = new Set<{ delivery: Delivery; lost: () => void }>();
+  #renewTimer: ReturnType<typeof setInterval> | undefined;
   /**
    * Resolves once the first attempt to store the durable name settled: `publish()` waits for
    * it, so that a listener registered before a publish gets its event, but never hangs on a
@@ -332,7 +335,7 @@ export class Consumer implements SlotTaker {
         );
         return settle(new TypeError("Cannot decode the stored data", { cause: error }), false);
       }
-      stopTimers = this.#timers(delivery, controller, () => {
+      stopTimers = this.#timers(delivery, () => {
         counters.leasesLost++;
         if (decide()) {
           controller.abort(
@@ -367,38 +370,42 @@ export class Consumer implements SlotTaker {
     }
   }
 
-  /** Starts the attempt's timeout and lease renewals; returns the way to stop both. */
-  #timers(
-    delivery: Delivery,
-    controller: AbortController,
-    lost: () => void,
-    timedOut: (reason: unknown) => void,
-  ): () => void {
+  /**
+   * Starts the attempt's timeout and renews its lease with the others in flight (one timer per
+   * consumer, every third of a lease); returns the way to stop both.
+   */
+  #timers(delivery: Delivery, lost: () => void, timedOut: (reason: unknown) => void): () => void {
     const { spec } = this;
-    const { counters } = this.#host;
-    let renewing = true;
-    const unreachable = (): void => {
-      // The store is unreachable: keep trying; if the lease ends, another process takes it.
-      counters.transportErrors++;
-    };
-    const renew = setInterval(() => {
-      try {
-        delivery.extend(spec.lease).then((ok) => {
-          if (!ok && renewing) lost();
-        }, unreachable);
-      } catch {
-        unreachable();
-      }
-    }, Math.max(1, Math.floor(spec.lease / 3)));
+    const renewal = { delivery, lost };
+    this.#renewals.add(renewal);
+    this.#renewTimer ??= setInterval(() => this.#renew(), Math.max(1, Math.floor(spec.lease / 3)));
     const timeout = spec.timeout;
     const cancelTimeout = timeout === undefined ? undefined : startTimer(timeout, () => {
       timedOut(timeoutError(`The durable listener "${spec.name}"`, timeout));
     });
     return () => {
-      renewing = false;
-      clearInterval(renew);
       cancelTimeout?.();
-      void controller;
+      if (!this.#renewals.delete(renewal) || this.#renewals.size > 0) return;
+      clearInterval(this.#renewTimer);
+      this.#renewTimer = undefined;
     };
+  }
+
+  /** Extends the lease of every delivery in flight; a refusal means the lease was lost. */
+  #renew(): void {
+    const { counters } = this.#host;
+    const unreachable = (): void => {
+      // The store is unreachable: keep trying; if the lease ends, another process takes it.
+      counters.transportErrors++;
+    };
+    for (const renewal of this.#renewals) {
+      try {
+        renewal.delivery.extend(this.spec.lease).then((ok) => {
+          if (!ok && this.#renewals.has(renewal)) renewal.lost();
+        }, unreachable);
+      } catch {
+        unreachable();
+      }
+    }
   }
 }
