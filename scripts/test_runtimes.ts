@@ -125,10 +125,15 @@ function npmImports(imports: Record<string, string> = {}): string[] {
 function toPackageImports(source: string, name: string): string {
   return source
     .replaceAll(/(["'])\.\.\/mod\.ts\1/g, JSON.stringify(name))
+    // An engine's entry point (src/<engine>/mod.ts) is the package's subpath `<name>/<engine>`.
+    .replaceAll(
+      /(["'])\.\.\/src\/(\w+)\/mod\.ts\1/g,
+      (_, _quote, engine) => JSON.stringify(`${name}/${engine}`),
+    )
     // Tests of one module or of a private helper load the package's compiled file: the same
     // module instance `@x/soiree` loads, though its `exports` give no path to it.
     .replaceAll(
-      /(["'])\.\.\/src\/([\w.]+)\.ts\1/g,
+      /(["'])\.\.\/src\/([\w./]+)\.ts\1/g,
       (_, _quote, file) => JSON.stringify(`../node_modules/${name}/src/${file}.js`),
     )
     // Shared test helpers (tests/_*.ts) are compiled beside the tests.

@@ -16,7 +16,7 @@ import {
   type Transport,
 } from "../mod.ts";
 import { type FakeClock, fakeClock } from "./_clock.ts";
-import { gate, ticks, within } from "./_util.ts";
+import { deferred, gate, ticks, within } from "./_util.ts";
 
 /** One fresh store, and the way to open connections to it. */
 export interface TransportFixture {
@@ -71,7 +71,7 @@ export function conformance(label: string, setup: FixtureFactory): void {
     name("publish() delivers the event to a durable listener with its attempt and keys"),
     withStore(undefined, async ({ make }) => {
       const soiree = await make();
-      const got = Promise.withResolvers<DurableEvent>();
+      const got = deferred<DurableEvent>();
       soiree.on("user.*", (event) => got.resolve(event), { durable: "welcome-email" });
       const before = Date.now();
       const receipt = await soiree.publish("user.created", { email: "ada@example.com" });
@@ -164,7 +164,7 @@ export function conformance(label: string, setup: FixtureFactory): void {
     withStore(undefined, async ({ make }) => {
       const soiree = await make();
       await soiree.publish("report.ready", "before");
-      const got = Promise.withResolvers<unknown>();
+      const got = deferred<unknown>();
       soiree.on("report.ready", (event) => got.resolve(event.payload), { durable: "reports" });
       await soiree.publish("report.ready", "after");
       assert.equal(await within(got.promise, LONG, "delivery"), "after");
@@ -206,7 +206,7 @@ export function conformance(label: string, setup: FixtureFactory): void {
       await soiree.publish("file.write", "a.txt");
       const [taken] = await dead.receive("writer", 1, 1_000);
       assert.equal(taken.attempt, 1);
-      const redelivered = Promise.withResolvers<number>();
+      const redelivered = deferred<number>();
       soiree.on("file.*", (event) => redelivered.resolve(event.attempt), { durable: "writer" });
       await ticks(50);
       clock.advance(1_000);
@@ -353,7 +353,7 @@ export function conformance(label: string, setup: FixtureFactory): void {
     withStore(fakeClock(), async ({ make, open, clock }) => {
       const soiree = await make();
       const started = gate();
-      const reason = Promise.withResolvers<unknown>();
+      const reason = deferred<unknown>();
       soiree.on("image.resize", async (event) => {
         started.open();
         await new Promise((resolve) => event.signal.addEventListener("abort", resolve));
@@ -379,7 +379,7 @@ export function conformance(label: string, setup: FixtureFactory): void {
     withStore(fakeClock(), async ({ make }) => {
       const [a, b] = await Promise.all([make(), make()]);
       const started = gate();
-      const aborted = Promise.withResolvers<unknown>();
+      const aborted = deferred<unknown>();
       a.on("batch.run", (event) => {
         started.open();
         event.signal.addEventListener("abort", () => aborted.resolve(event.signal.reason));
@@ -391,7 +391,7 @@ export function conformance(label: string, setup: FixtureFactory): void {
       await assert.rejects(a.close({ signal: AbortSignal.abort(reason) }), { message: "deploy" });
       assert.equal(await aborted.promise, reason);
       assert.equal(a.stats().durable.released, 1);
-      const taken = Promise.withResolvers<number>();
+      const taken = deferred<number>();
       b.on("batch.run", (event) => taken.resolve(event.attempt), { durable: "batch" });
       // No clock movement: the lease was given back, not left to expire.
       assert.equal(await within(taken.promise, LONG, "taken over"), 2);
@@ -447,7 +447,7 @@ export function conformance(label: string, setup: FixtureFactory): void {
     withStore(undefined, async ({ make }) => {
       const soiree = await make();
       const big = "x".repeat(1024 * 1024);
-      const got = Promise.withResolvers<unknown>();
+      const got = deferred<unknown>();
       soiree.on("blob.put", (event) => got.resolve(event.payload), { durable: "blobs" });
       await soiree.publish("blob.put", { big });
       assert.deepEqual(await within(got.promise, LONG, "delivery"), { big });
@@ -538,7 +538,7 @@ export function conformance(label: string, setup: FixtureFactory): void {
       assert.equal(subscription.active, false);
       assert.equal(subscription.off(), false);
       await soiree.publish("mail.in", 2);
-      const again = Promise.withResolvers<unknown>();
+      const again = deferred<unknown>();
       soiree.on("mail.in", (event) => again.resolve(event.payload), { durable: "inbox" });
       assert.equal(await within(again.promise, LONG, "kept delivery"), 2);
       assert.deepEqual(seen, [1]);
@@ -594,7 +594,7 @@ export function conformance(label: string, setup: FixtureFactory): void {
         panicHandler: (value) => void panics.push(value),
       });
       try {
-        const got = Promise.withResolvers<unknown>();
+        const got = deferred<unknown>();
         consumer.on("sync.run", (event) => got.resolve(event.payload), { durable: "sync" });
         await consumer.publish("sync.run", 42);
         assert.equal(await within(got.promise, LONG, "delivery after errors"), 42);

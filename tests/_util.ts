@@ -22,6 +22,19 @@ export async function ticks(count = 10): Promise<void> {
   for (let i = 0; i < count; i++) await Promise.resolve();
 }
 
+/** A promise and the function that resolves it: `Promise.withResolvers()`, which Node 20 lacks. */
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+/** Makes a {@linkcode Deferred}. */
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
 /** mulberry32: a small seeded PRNG of numbers in [0, 1). */
 export function prng(seed: number): () => number {
   let state = seed >>> 0;

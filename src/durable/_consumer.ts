@@ -82,14 +82,15 @@ export class Consumer implements SlotTaker {
    * store that refuses the registration (the loop keeps retrying it).
    */
   readonly ready: Promise<void>;
-  readonly #firstAttempt = Promise.withResolvers<void>();
+  #firstAttemptSettled!: () => void;
 
   constructor(host: ConsumerHost, spec: ConsumerSpec) {
     this.#host = host;
     this.spec = spec;
     this.#broker = brokerOf(spec.pool);
     this.#broker.add(this);
-    this.ready = this.#firstAttempt.promise;
+    // Not Promise.withResolvers(): Node 20 has none.
+    this.ready = new Promise((resolve) => (this.#firstAttemptSettled = resolve));
     this.#busy = this.#setup();
   }
 
@@ -104,7 +105,7 @@ export class Consumer implements SlotTaker {
   /** Stops fetching; resolves once no transport call of the loop is under way. Runs go on. */
   stop(): Promise<void> {
     if (!this.stopped) {
-      this.#firstAttempt.resolve();
+      this.#firstAttemptSettled();
       this.#stop.abort();
       this.hungry = false;
       this.#broker.remove(this);
@@ -152,11 +153,11 @@ export class Consumer implements SlotTaker {
         this.#errors = 0;
         break;
       } catch (error) {
-        this.#firstAttempt.resolve();
+        this.#firstAttemptSettled();
         await this.#failed(error, "register");
       }
     }
-    this.#firstAttempt.resolve();
+    this.#firstAttemptSettled();
     this.#busy = undefined;
     this.#hunger();
   }
