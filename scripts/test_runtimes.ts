@@ -217,13 +217,17 @@ async function consumer(pkg: NpmPackageJson, notRun: string[]) {
   for (const file of ["README.md", "LICENSE", "deno.json", "mod.ts"]) {
     await Deno.copyFile(`${ROOT}${file}`, `${scratch}/${file}`);
   }
-  for (const dir of ["src", "tests"]) {
+  // src/ with its subfolders (src/durable/, one per engine); tests/ alone.
+  const copyFolder = async (dir: string, deep: boolean): Promise<void> => {
     await Deno.mkdir(`${scratch}/${dir}`);
     for (const entry of Deno.readDirSync(`${ROOT}${dir}`)) {
-      if (!entry.isFile) continue;
-      await Deno.copyFile(`${ROOT}${dir}/${entry.name}`, `${scratch}/${dir}/${entry.name}`);
+      const path = `${dir}/${entry.name}`;
+      if (entry.isFile) await Deno.copyFile(`${ROOT}${path}`, `${scratch}/${path}`);
+      else if (entry.isDirectory && deep) await copyFolder(path, deep);
     }
-  }
+  };
+  await copyFolder("src", true);
+  await copyFolder("tests", false);
 
   for (const file of notRun) {
     console.log(`skip tests/${file} on the tarball legs: ${TARBALL_SKIPS[file]}`);
