@@ -383,9 +383,8 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
 
   /**
    * Stores an event for the durable listeners of every process sharing the transport (never
-   * this process's in-process listeners: that is `emit()`). Each durable name whose pattern
-   * matches gets one delivery, handled at least once. The payload is encoded with the codec
-   * (JSON by default) before anything is stored.
+   * in-process listeners: see `emit()`): one delivery per matching durable name, handled at
+   * least once. The payload is encoded (codec, JSON by default) before anything is stored.
    *
    * @param topic The topic (no wildcards).
    * @param args The payload, then options (`idempotencyKey`, `dedupeWindow`).
@@ -688,6 +687,11 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
 }
 
 definePrintout(Soiree, (soiree) => {
-  const { listeners, inFlight, emitted, failed } = soiree.stats();
-  return { listeners, inFlight, emitted, failed, closed: soiree.isClosed };
+  const { listeners, inFlight, emitted, failed, durable } = soiree.stats();
+  const [durableListeners, published, closed] = [
+    durable.listeners,
+    durable.published,
+    soiree.isClosed,
+  ];
+  return { listeners, inFlight, emitted, failed, durableListeners, published, closed };
 });

@@ -133,7 +133,7 @@ test("console.log of a pool and an emitter shows their name and live figures", a
   soiree.emitSync("a");
   assert.equal(
     inspect(soiree),
-    "Soiree { listeners: 1, inFlight: 0, emitted: 1, failed: 0, closed: false }",
+    "Soiree { listeners: 1, inFlight: 0, emitted: 1, failed: 0, durableListeners: 0, published: 0, closed: false }",
   );
   assert.match(inspect({ pool }), /pool: Pool \{ name: "emails"/);
   busy.open();

@@ -110,7 +110,7 @@ export interface DurableListenerOptions {
   /**
    * The workload class: the listener fetches at most as many deliveries as the pool has free
    * slots, and runs each as a task there, so the backlog stays in the store. Pool options make a
-   * pool of the listener's own.
+   * pool of the listener's own (concurrency 1 unless they say otherwise), closed with it.
    *
    * @default {a pool of its own with concurrency 1}
    */
