@@ -658,6 +658,41 @@ test("a publish that fails half-way stores nothing", async () => {
   assert.equal(count(db, "deliveries"), 1);
 });
 
+test("writes of one turn commit together, and one that fails is undone alone", async () => {
+  const { db, transport } = await setup();
+  await transport.subscribe({ name: "work", pattern: "job" });
+  const first = message("job", { idempotencyKey: "a" });
+  await transport.publish(first);
+  // In one turn: a good publish, one that reuses the first's event ID (its insert fails after
+  // its key was stored), and another good one.
+  const results = await Promise.allSettled([
+    transport.publish(message("job", { idempotencyKey: "b" })),
+    transport.publish({ ...first, idempotencyKey: "c" }),
+    transport.publish(message("job", { idempotencyKey: "d" })),
+  ]);
+  assert.deepEqual(results.map((result) => result.status), ["fulfilled", "rejected", "fulfilled"]);
+  assert.match(String((results[1] as PromiseRejectedResult).reason), /UNIQUE/);
+  assert.equal(count(db, "events"), 3);
+  assert.equal(count(db, "idempotency_keys"), 3, "the failed publish's key is undone with it");
+  assert.equal((await transport.receive("work", 10, 1_000)).length, 3);
+});
+
+test("the synchronous option sets how commits wait for the disk, and is left alone without it", async () => {
+  const level = (db: TestDatabase) =>
+    Number((db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous);
+  const untouched = open();
+  untouched.exec("PRAGMA synchronous = OFF");
+  await sqliteTransport(untouched);
+  assert.equal(level(untouched), 0);
+  const normal = open();
+  await sqliteTransport(normal, { synchronous: "normal" });
+  assert.equal(level(normal), 1);
+  const full = open();
+  full.exec("PRAGMA synchronous = OFF");
+  await sqliteTransport(full, { synchronous: "full" });
+  assert.equal(level(full), 2);
+});
+
 test("sqliteTransport() refuses tables made by a newer schema", async () => {
   const db = open();
   await sqliteTransport(db);
@@ -707,6 +742,12 @@ test("sqliteTransport() rejects bad arguments before touching the database", asy
     [db, { tablePrefix: "1x" }, TypeError, /'tablePrefix'/],
     [db, { tablePrefix: "x; DROP TABLE y" }, TypeError, /'tablePrefix'/],
     [db, { tablePrefix: "" }, TypeError, /'tablePrefix'/],
+    [
+      db,
+      { synchronous: "OFF" },
+      TypeError,
+      /'synchronous' must be "full" or "normal": received "OFF"/,
+    ],
   ];
   for (const [target, options, kind, pattern] of cases) {
     await assert.rejects(

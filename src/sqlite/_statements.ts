@@ -14,6 +14,12 @@ const KEY_SWEEP = 32;
 export interface Statements {
   readonly begin: Statement;
   readonly commit: Statement;
+  /** Around each write of a group commit: one failing write is undone alone. */
+  readonly savepoint: Statement;
+  readonly releaseSavepoint: Statement;
+  readonly rollbackToSavepoint: Statement;
+  /** (name, now, now) → a row when some delivery of the name is due (read without a lock) */
+  readonly due: Statement;
   /** (name, pattern) → changes: 0 when the name already had this pattern. */
   readonly subscribe: Statement;
   /** () → changes. Tells every process's publish to read the subscriptions again. */
@@ -65,6 +71,14 @@ export function prepareStatements(db: Handle, p: string): Statements {
   return {
     begin: db.prepare("BEGIN IMMEDIATE"),
     commit: db.prepare("COMMIT"),
+    savepoint: db.prepare("SAVEPOINT soiree_write"),
+    releaseSavepoint: db.prepare("RELEASE soiree_write"),
+    rollbackToSavepoint: db.prepare("ROLLBACK TO soiree_write"),
+    due: db.prepare(
+      `SELECT 1 AS due FROM ${p}deliveries
+       WHERE name = ? AND ((state = 'ready' AND run_at <= ?) OR (state = 'leased' AND lease_until <= ?))
+       LIMIT 1`,
+    ),
     subscribe: db.prepare(
       `INSERT INTO ${p}subscriptions (name, pattern) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET pattern = excluded.pattern

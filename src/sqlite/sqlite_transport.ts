@@ -106,6 +106,17 @@ export interface SqliteTransportOptions {
    */
   busyTimeout?: number;
   /**
+   * How hard a commit waits for the disk (`PRAGMA synchronous`, set on the connection):
+   * `"full"` syncs the write-ahead log on every commit, so a stored event survives a power cut
+   * or an OS crash; `"normal"` syncs it at checkpoints only, which makes commits several times
+   * faster and still survives the process being killed, but a power cut may lose the last
+   * commits (SQLite's advice for WAL mode). Commits are grouped either way: the writes of one
+   * turn of the event loop share one.
+   *
+   * @default {the connection's setting: "full" for a file this transport opens, SQLite's default}
+   */
+  synchronous?: "full" | "normal";
+  /**
    * Prefix of the transport's table names (`soiree_events`, `soiree_deliveries`, …): lower
    * case letters, digits and `_`, not starting with a digit. Two prefixes keep two independent
    * stores in one file.
@@ -249,6 +260,15 @@ export async function sqliteTransport(
     );
   }
 
+  const synchronous = options?.synchronous;
+  if (synchronous !== undefined && synchronous !== "full" && synchronous !== "normal") {
+    throw new TypeError(
+      `Cannot ${action} as 'synchronous' must be "full" or "normal": received ${
+        describeValue(synchronous)
+      }`,
+    );
+  }
+
   let owned: OwnedDatabase | undefined;
   let db: Handle;
   if (typeof pathOrHandle === "string") {
@@ -257,6 +277,7 @@ export async function sqliteTransport(
   } else db = pathOrHandle;
   try {
     setUp(db, prefix, busyTimeout);
+    if (synchronous !== undefined) db.exec(`PRAGMA synchronous = ${synchronous.toUpperCase()}`);
     return new SqliteTransport(db, owned, prepareStatements(db, prefix), clock, pollInterval);
   } catch (error) {
     owned?.close();
@@ -332,6 +353,12 @@ class SqliteTransport implements Transport {
   /** Topic → the names whose pattern matches it, for {@linkcode #subscriptions}. */
   readonly #matches = new Map<string, readonly string[]>();
   #closed = false;
+  /** Writes waiting for the next group commit (see `#write()`). */
+  #queued: {
+    work: () => unknown;
+    resolve: (value: unknown) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
 
   constructor(
     db: Handle,
@@ -351,7 +378,7 @@ class SqliteTransport implements Transport {
     this.#checkOpen("subscribe");
     checkPattern(subscription.pattern, "subscribe");
     const sql = this.#sql;
-    this.#transaction(() => {
+    await this.#write(() => {
       if (changes(sql.subscribe.run(subscription.name, subscription.pattern)) > 0) {
         sql.bumpSubscriptions.run();
       }
@@ -363,7 +390,7 @@ class SqliteTransport implements Transport {
     const sql = this.#sql;
     const now = this.#clock.now();
     const { id, idempotencyKey: key } = message;
-    const stored = this.#transaction((): string | readonly string[] => {
+    const stored = await this.#write((): string | readonly string[] => {
       if (key !== undefined) {
         sql.sweepKeys.run(now);
         const seen = row<{ event_id: string; expires_at: unknown }>(sql.findKey.get(key));
@@ -392,8 +419,10 @@ class SqliteTransport implements Transport {
     checkSpan(lease, "lease", "receive");
     const sql = this.#sql;
     const now = this.#clock.now();
+    // Idle consumers poll: a read finds out, without the write lock, that nothing is due.
+    if (row(sql.due.get(name, now, now)) === undefined) return [];
     const token = crypto.randomUUID();
-    const rows = this.#transaction(() => {
+    const rows = await this.#write(() => {
       const claimed = changes(
         sql.claim.run(now + lease, token, name, now, max, name, now, max, max),
       );
@@ -447,7 +476,8 @@ class SqliteTransport implements Transport {
 
   async redrive(name: string, limit: number): Promise<number> {
     this.#checkOpen("redrive dead letters");
-    const count = changes(this.#sql.redrive.run(this.#clock.now(), name, limit));
+    const now = this.#clock.now();
+    const count = await this.#write(() => changes(this.#sql.redrive.run(now, name, limit)));
     if (count > 0) this.#wake(name);
     return count;
   }
@@ -463,19 +493,60 @@ class SqliteTransport implements Transport {
     if (this.#closed) throw new Error(`Cannot ${action} as the SQLite transport is closed`);
   }
 
-  /** Runs `fn` in a write transaction: all of it is stored, or none of it. */
-  #transaction<T>(fn: () => T): T {
-    // BEGIN outside the try: if it fails, a transaction of the user's own may be under way on
-    // their handle, and rolling it back is not ours to do.
-    this.#sql.begin.run();
+  /**
+   * Runs `work` in the next write transaction, all of it or none of it. The writes queued in
+   * one turn of the event loop share it (a group commit: one write lock and one sync to disk
+   * for all of them), each in a savepoint of its own, so one failing write is undone alone and
+   * rejects alone. The promise settles once the transaction committed.
+   */
+  #write<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queued.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.#queued.length === 1) queueMicrotask(() => this.#commit());
+    });
+  }
+
+  /** Commits the queued writes together. */
+  #commit(): void {
+    const batch = this.#queued;
+    this.#queued = [];
+    const sql = this.#sql;
+    const results: unknown[] = [];
+    const failed: boolean[] = [];
     try {
-      const result = fn();
-      this.#sql.commit.run();
-      return result;
+      this.#checkOpen("write");
+      // BEGIN before the try: if it fails, a transaction of the user's own may be under way on
+      // their handle, and rolling it back is not ours to do.
+      sql.begin.run();
+    } catch (error) {
+      for (const write of batch) write.reject(error);
+      return;
+    }
+    try {
+      for (const write of batch) {
+        if (batch.length === 1) {
+          results.push(write.work());
+          failed.push(false);
+          break;
+        }
+        sql.savepoint.run();
+        try {
+          results.push(write.work());
+          failed.push(false);
+        } catch (error) {
+          sql.rollbackToSavepoint.run();
+          results.push(error);
+          failed.push(true);
+        }
+        sql.releaseSavepoint.run();
+      }
+      sql.commit.run();
     } catch (error) {
       rollBack(this.#db);
-      throw error;
+      for (const write of batch) write.reject(error);
+      return;
     }
+    batch.forEach((write, i) => failed[i] ? write.reject(results[i]) : write.resolve(results[i]));
   }
 
   /**
@@ -514,7 +585,7 @@ class SqliteTransport implements Transport {
     const eventId = found.event_id;
     const held = (action: string, statement: keyof Statements, ...params: SqlValue[]) => {
       this.#checkOpen(action);
-      return changes(sql[statement].run(...params, eventId, name, token)) > 0;
+      return this.#write(() => changes(sql[statement].run(...params, eventId, name, token)) > 0);
     };
     return {
       message: toMessage(found),
@@ -525,7 +596,7 @@ class SqliteTransport implements Transport {
       },
       ack: async () => {
         this.#checkOpen("acknowledge");
-        return this.#transaction(() => {
+        return this.#write(() => {
           if (changes(sql.ack.run(eventId, name, token)) === 0) return false;
           sql.dropEvent.run(eventId, eventId);
           return true;
@@ -533,13 +604,13 @@ class SqliteTransport implements Transport {
       },
       retry: async (delay, error) => {
         checkSpan(delay, "delay", "retry");
-        const done = held("retry", "retry", clock.now() + delay, error);
+        const done = await held("retry", "retry", clock.now() + delay, error);
         if (done) this.#wake(name);
         return done;
       },
       deadLetter: async (error) => held("dead-letter", "deadLetter", clock.now(), error),
       release: async (started) => {
-        const done = held("release", "release", started ? 0 : 1);
+        const done = await held("release", "release", started ? 0 : 1);
         if (done) this.#wake(name);
         return done;
       },
