@@ -12,12 +12,26 @@
  *
  * A latency is the time from `emit()` until its promise settles, the listener's work included.
  *
+ * Phase 3 is durable delivery across processes: this process publishes 500 paid orders to a
+ * SQLite file, three worker processes (`_durable_worker.ts`) share the durable listener
+ * "invoice" and write an invoice per order, and worker 1 is killed with SIGKILL mid-run. Its
+ * orders come back to the other two once its leases run out: every order gets its invoice,
+ * and the only ones written twice are among those worker 1 had in flight.
+ *
  * Run: `deno task demo`
  *
  * @module
  */
 
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { DatabaseSync } from "node:sqlite";
+import { fileURLToPath } from "node:url";
 import { Pool, Priority, Soiree, type SoireeEvent } from "../mod.ts";
+import { sqliteTransport } from "../src/sqlite/mod.ts";
 
 type Events = {
   "request.get": { path: string; user: string };
@@ -183,3 +197,147 @@ console.log(
     `${p95(classes.upload)} ms.`,
 );
 if (!withinBounds) throw new Error("a workload class exceeded its bound");
+
+// Phase 3: durable delivery across processes. This process publishes paid orders to a SQLite
+// file; three worker processes (examples/_durable_worker.ts) share the durable listener
+// "invoice" and write an invoice per order; one is killed with SIGKILL mid-run.
+
+const ORDERS = 500;
+const WORKERS = 3;
+/** Worker 1 is killed once it has started this many orders. */
+const KILL_AFTER = 60;
+const WORKER_SCRIPT = fileURLToPath(new URL("./_durable_worker.ts", import.meta.url));
+
+/** A worker process and what it reported on stdout. */
+interface Worker {
+  readonly number: number;
+  readonly child: ChildProcess;
+  /** Orders it started. */
+  started: number;
+  /** Deliveries it acknowledged, as last reported. */
+  acked: number;
+  readonly ready: Promise<void>;
+  /** Settles once it exited and its output is read. */
+  readonly exited: Promise<void>;
+}
+
+/** Starts worker `number`; `onReport` runs after each chunk of its output is read. */
+function startWorker(number: number, paths: string[], onReport: (worker: Worker) => void): Worker {
+  const [file, args] = "Deno" in globalThis
+    ? [process.execPath, ["run", "--allow-read", "--allow-write", WORKER_SCRIPT]]
+    : [process.execPath, [WORKER_SCRIPT]];
+  const child = spawn(file, [...args, ...paths], { stdio: ["pipe", "pipe", "inherit"] });
+  const ready = Promise.withResolvers<void>();
+  const worker: Worker = {
+    number,
+    child,
+    started: 0,
+    acked: 0,
+    ready: ready.promise,
+    exited: new Promise((resolve) => child.on("close", () => resolve())),
+  };
+  let pending = "";
+  child.stdout!.setEncoding("utf8");
+  child.stdout!.on("data", (chunk: string) => {
+    const lines = (pending + chunk).split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) {
+      const [word, acked] = line.split(" ");
+      if (word === "ready") ready.resolve();
+      if (word === "started") worker.started++;
+      if (acked !== undefined) worker.acked = Math.max(worker.acked, Number(acked));
+    }
+    onReport(worker);
+  });
+  child.on("close", (code) => ready.reject(new Error(`worker ${number} exited with ${code}`)));
+  return worker;
+}
+
+async function durable(): Promise<void> {
+  console.log(`\nPhase 3: durable delivery, ${WORKERS} worker processes on one SQLite file`);
+  const dir = mkdtempSync(join(tmpdir(), "soiree-demo-"));
+  const paths = [join(dir, "events.db"), join(dir, "invoices.db")];
+  const invoices = new DatabaseSync(paths[1]);
+  invoices.exec("PRAGMA journal_mode = WAL");
+  invoices.exec(
+    "CREATE TABLE invoices (key TEXT, order_no INTEGER, worker INTEGER, attempt INTEGER)",
+  );
+  const transport = await sqliteTransport(paths[0]);
+  const publisher = new Soiree({ transport });
+  const workers: Worker[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the durable phase took over 15 s")), 15_000);
+  });
+  deadline.catch(() => {});
+  const start = performance.now();
+  const at = (): string => `t=${((performance.now() - start) / 1000).toFixed(1)}s`;
+  try {
+    // The store keeps a durable name's events from its first registration on.
+    await transport.subscribe({ name: "invoice", pattern: "order.paid" });
+    const ids: string[] = [];
+    for (let order = 0; order < ORDERS; order++) {
+      ids.push((await publisher.publish("order.paid", { order })).id);
+    }
+
+    // Every invoice is written once the last acknowledgement is reported: count at each report.
+    const count = invoices.prepare("SELECT COUNT(DISTINCT key) AS keys FROM invoices");
+    const allWritten = Promise.withResolvers<void>();
+    const killed = Promise.withResolvers<Worker>();
+    const onReport = (worker: Worker): void => {
+      if (worker.number === 1 && worker.started >= KILL_AFTER && !worker.child.killed) {
+        worker.child.kill("SIGKILL");
+        killed.resolve(worker);
+      }
+      if ((count.get() as { keys: number }).keys >= ORDERS) allWritten.resolve();
+    };
+    for (let number = 1; number <= WORKERS; number++) {
+      workers.push(startWorker(number, paths, onReport));
+    }
+    await Promise.race([Promise.all(workers.map((worker) => worker.ready)), deadline]);
+    console.log(
+      `  ${at()}  published ${ORDERS} order.paid events; workers ${
+        workers.map((w) => `${w.number} (pid ${w.child.pid})`).join(", ")
+      } share the durable listener "invoice"`,
+    );
+    const victim = await Promise.race([killed.promise, deadline]);
+    await victim.exited; // its last lines read: what it started and had not acknowledged
+    const inFlight = victim.started - victim.acked;
+    console.log(
+      `  ${at()}  worker 1 killed with SIGKILL after starting ${victim.started} orders, ${inFlight} in flight`,
+    );
+    await Promise.race([allWritten.promise, deadline]);
+    for (const worker of workers.slice(1)) worker.child.stdin!.write("close\n");
+    await Promise.all(workers.map((worker) => worker.exited));
+
+    type Row = { key: string; worker: number; attempt: number };
+    const rows = invoices.prepare("SELECT key, worker, attempt FROM invoices").all() as Row[];
+    const keys = new Set(rows.map((row) => row.key));
+    const written = workers.map((w) => rows.filter((row) => row.worker === w.child.pid).length);
+    const redelivered = rows.filter((row) => row.attempt > 1).length;
+    console.log(
+      `  ${at()}  all ${keys.size} invoices written: ${
+        written.map((n, i) => `worker ${i + 1} wrote ${n}`).join(", ")
+      }`,
+    );
+    console.log(
+      `          ${redelivered} orders came back with attempt 2 once worker 1's leases (2 s) ran out`,
+    );
+    const lost = ids.filter((id) => !keys.has(`${id}/invoice`)).length;
+    console.log(
+      `durable: ${ORDERS} published, ${keys.size} handled, ${lost} lost, ${
+        rows.length - keys.size
+      } handled twice (the killed worker had ${inFlight} in flight), ${redelivered} redelivered with attempt 2`,
+    );
+    if (lost > 0) throw new Error(`${lost} orders lost`);
+  } finally {
+    clearTimeout(timer);
+    for (const worker of workers) worker.child.kill("SIGKILL");
+    await Promise.all(workers.map((worker) => worker.exited));
+    if (!publisher.isClosed) await publisher.close();
+    invoices.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await durable();
