@@ -159,6 +159,11 @@ interface NodeSqlite {
  * `soiree_idempotency_keys`, `soiree_meta`). Not for network file systems or for processes on
  * several machines.
  *
+ * The drivers are synchronous: a statement that waits for another process's write lock blocks
+ * this process's event loop (lease renewals included) for up to `busyTimeout`. The writes of
+ * one turn share a transaction, which keeps the waits short, but keep durable listeners'
+ * leases at several seconds (the default is 30 s) when several processes write to one file.
+ *
  * @param pathOrHandle A file path (or `":memory:"`), or an open database.
  * @param options The clock, poll interval (ms), busy timeout (ms) and table prefix.
  * @returns The transport, once its tables are ready; its `name` is `"sqlite"`.
