@@ -40,6 +40,10 @@ export interface Statements {
   readonly insertDelivery: Statement;
   /** (lease until, token, name, now, max, name, now, max, max) → changes */
   readonly claim: Statement;
+  /** (lease until, token, name, now, max) → changes: the ready ones only, when no lease ended */
+  readonly claimReady: Statement;
+  /** (name, now) → a row when a lease of the name ended unsettled */
+  readonly leaseEnded: Statement;
   /** (name, token) → { event_id, attempt, topic, data, published_at }[], oldest first */
   readonly claimed: Statement;
   /** (lease until, event id, name, token) → changes */
@@ -126,6 +130,18 @@ export function prepareStatements(db: Handle, p: string): Statements {
              WHERE name = ? AND state = 'leased' AND lease_until <= ?
              ORDER BY run_at, event_id LIMIT ?))
          ORDER BY run_at, event_id LIMIT ?)`,
+    ),
+    claimReady: db.prepare(
+      `UPDATE ${p}deliveries
+       SET state = 'leased', attempt = attempt + 1, lease_until = ?, lease_token = ?
+       WHERE rowid IN (
+         SELECT rowid FROM ${p}deliveries
+         WHERE name = ? AND state = 'ready' AND run_at <= ?
+         ORDER BY run_at, event_id LIMIT ?)`,
+    ),
+    leaseEnded: db.prepare(
+      `SELECT 1 AS ended FROM ${p}deliveries
+       WHERE name = ? AND state = 'leased' AND lease_until <= ? LIMIT 1`,
     ),
     claimed: db.prepare(
       `SELECT d.event_id, d.attempt, ${message}

@@ -428,8 +428,11 @@ class SqliteTransport implements Transport {
     if (row(sql.due.get(name, now, now)) === undefined) return [];
     const token = crypto.randomUUID();
     const rows = await this.#write(() => {
+      // Most claims find no ended lease: the ready deliveries alone are one index range.
       const claimed = changes(
-        sql.claim.run(now + lease, token, name, now, max, name, now, max, max),
+        row(sql.leaseEnded.get(name, now)) === undefined
+          ? sql.claimReady.run(now + lease, token, name, now, max)
+          : sql.claim.run(now + lease, token, name, now, max, name, now, max, max),
       );
       return claimed === 0 ? [] : sql.claimed.all(name, token) as DeliveryRow[];
     });
