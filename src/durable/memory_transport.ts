@@ -18,6 +18,7 @@ import type {
 } from "./transport.ts";
 import { matchTopic } from "../topic.ts";
 import { describeValue } from "../_topic.ts";
+import { checkClock } from "./_clock.ts";
 
 /**
  * Options of {@linkcode memoryTransport}.
@@ -44,12 +45,6 @@ export interface MemoryTransportOptions {
    */
   clock?: Clock;
 }
-
-const REAL_CLOCK: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 const READY = 0;
 const LEASED = 1;
@@ -108,16 +103,7 @@ export function memoryTransport(options?: MemoryTransportOptions): Transport {
       }`,
     );
   }
-  const clock = options?.clock ?? REAL_CLOCK;
-  for (const method of ["now", "setTimeout", "clearTimeout"] as const) {
-    if (typeof clock?.[method] !== "function") {
-      throw new TypeError(
-        `Cannot make the memory transport as 'clock.${method}' must be a function: received ${
-          describeValue(clock?.[method])
-        }`,
-      );
-    }
-  }
+  const clock = checkClock(options?.clock, "make the memory transport");
   return new MemoryTransport(clock);
 }
 

@@ -16,6 +16,7 @@ import type {
   Transport,
 } from "../durable/transport.ts";
 import { matchTopic } from "../topic.ts";
+import { checkClock } from "../durable/_clock.ts";
 import { checkPattern, describeValue } from "../_topic.ts";
 import { changes, type Handle, num, rollBack, row, setUp, type SqlValue } from "./_schema.ts";
 import { prepareStatements, type Statements } from "./_statements.ts";
@@ -129,12 +130,6 @@ export interface SqliteTransportOptions {
 /** The largest delay `setTimeout` keeps (about 24.8 days). */
 const MAX_TIMER = 2_147_483_647;
 
-const REAL_CLOCK: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 /** A database this transport opened itself, so it closes it too. */
 interface OwnedDatabase extends Handle {
   close(): void;
@@ -244,16 +239,7 @@ export async function sqliteTransport(
       `Cannot ${action} as 'options' must be an object: received ${describeValue(options)}`,
     );
   }
-  const clock = options?.clock ?? REAL_CLOCK;
-  for (const method of ["now", "setTimeout", "clearTimeout"] as const) {
-    if (typeof clock?.[method] !== "function") {
-      throw new TypeError(
-        `Cannot ${action} as 'clock.${method}' must be a function: received ${
-          describeValue(clock?.[method])
-        }`,
-      );
-    }
-  }
+  const clock = checkClock(options?.clock, action);
   const pollInterval = checkMilliseconds(options?.pollInterval, 250, 1, "pollInterval");
   const busyTimeout = checkMilliseconds(options?.busyTimeout, 5_000, 0, "busyTimeout");
   const prefix = options?.tablePrefix ?? "soiree_";
