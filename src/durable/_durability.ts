@@ -113,7 +113,11 @@ export class Durability {
   readonly #host: ConsumerHost | undefined;
   readonly #consumers = new Map<string, { consumer: Consumer; ownsPool: boolean }>();
   /** Publishes, settlements and releases under way: the transport closes after them. */
-  readonly #pending = new Set<Promise<unknown>>();
+  #pending = 0;
+  /** Wakes `close()` once nothing is pending. */
+  #settled: (() => void) | undefined;
+  /** Consumers whose first registration attempt has not settled: `publish()` waits for them. */
+  readonly #registering = new Set<Promise<void>>();
 
   constructor(
     transport: Transport | undefined,
@@ -191,6 +195,9 @@ export class Durability {
     });
     const entry = { consumer, ownsPool };
     this.#consumers.set(name, entry);
+    const ready = consumer.ready;
+    this.#registering.add(ready);
+    void ready.then(() => this.#registering.delete(ready));
     this.counters.listeners++;
     const off = (): boolean => {
       if (this.#consumers.get(name) !== entry) return false;
@@ -266,8 +273,7 @@ export class Durability {
     message: Parameters<Transport["publish"]>[0],
   ): Promise<PublishReceipt> {
     // A durable listener registered in this process before this call gets this event.
-    const setups = [...this.#consumers.values()].map((entry) => entry.consumer.ready);
-    if (setups.length > 0) await Promise.all(setups);
+    if (this.#registering.size > 0) await Promise.all(this.#registering);
     let receipt: PublishReceipt;
     try {
       receipt = await transport.publish(message);
@@ -329,7 +335,7 @@ export class Durability {
     this.#consumers.clear();
     this.counters.listeners = 0;
     await Promise.all(entries.map((entry) => this.#stopConsumer(entry, gaveUp)));
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    while (this.#pending > 0) await new Promise<void>((resolve) => (this.#settled = resolve));
     await this.#transport?.close();
   }
 
@@ -345,9 +351,14 @@ export class Durability {
   }
 
   #track(promise: Promise<unknown>): void {
-    const settled = promise.then(() => {}, () => {});
-    this.#pending.add(settled);
-    void settled.then(() => this.#pending.delete(settled));
+    this.#pending++;
+    const done = (): void => {
+      if (--this.#pending === 0 && this.#settled !== undefined) {
+        this.#settled();
+        this.#settled = undefined;
+      }
+    };
+    promise.then(done, done);
   }
 
   #requireHost(action: string): ConsumerHost {

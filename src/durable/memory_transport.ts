@@ -18,6 +18,7 @@ import type {
 } from "./transport.ts";
 import { matchTopic } from "../topic.ts";
 import { describeValue } from "../_topic.ts";
+import { onAbort } from "./_abort.ts";
 import { checkClock } from "./_clock.ts";
 
 /**
@@ -198,12 +199,12 @@ class MemoryTransport implements Transport {
       let timer: unknown;
       const done = (): void => {
         queue.waiters.delete(done);
-        signal.removeEventListener("abort", done);
+        forget();
         if (timer !== undefined) clock.clearTimeout(timer as never);
         resolve();
       };
       queue.waiters.add(done);
-      signal.addEventListener("abort", done, { once: true });
+      const forget = onAbort(signal, done);
       if (due !== Infinity) timer = clock.setTimeout(done, due - now);
     });
   }

@@ -16,6 +16,7 @@ import type {
   Transport,
 } from "../durable/transport.ts";
 import { matchTopic } from "../topic.ts";
+import { onAbort } from "../durable/_abort.ts";
 import { checkClock } from "../durable/_clock.ts";
 import { checkPattern, describeValue } from "../_topic.ts";
 import { changes, type Handle, num, rollBack, row, setUp, type SqlValue } from "./_schema.ts";
@@ -447,12 +448,12 @@ class SqliteTransport implements Transport {
       const done = (): void => {
         own.delete(done);
         if (own.size === 0 && this.#waiters.get(name) === own) this.#waiters.delete(name);
-        signal.removeEventListener("abort", done);
+        forget();
         clock.clearTimeout(timer as never);
         resolve();
       };
       own.add(done);
-      signal.addEventListener("abort", done, { once: true });
+      const forget = onAbort(signal, done);
       const timer = clock.setTimeout(done, delay);
     });
   }

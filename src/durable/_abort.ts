@@ -1,0 +1,29 @@
+// One abort listener per signal for every wait on it: a consumer's loop waits on the same
+// signal thousands of times, and adding and removing a DOM event listener each time costs more
+// than the wait itself. Owns the per-signal callback sets (a WeakMap: a signal that is no
+// longer referenced takes its set with it).
+
+const callbacks = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `fn` once when `signal` aborts (at once if it already has, on a microtask); returns the
+ * way to forget it. Cheap to call again and again on one signal.
+ */
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  if (signal.aborted) {
+    queueMicrotask(fn);
+    return () => {};
+  }
+  let set = callbacks.get(signal);
+  if (set === undefined) {
+    const own = new Set<() => void>();
+    callbacks.set(signal, set = own);
+    signal.addEventListener("abort", () => {
+      callbacks.delete(signal);
+      for (const callback of own) callback();
+    }, { once: true });
+  }
+  const waiting = set;
+  waiting.add(fn);
+  return () => void waiting.delete(fn);
+}
