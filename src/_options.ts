@@ -29,6 +29,10 @@ import {
   checkDispatch,
 } from "./_checks.ts";
 import { checkDuration } from "./_timer.ts";
+import type { RegistrationOptions } from "./_registry.ts";
+import type { Lifecycle } from "./_lifecycle.ts";
+import { describeValue } from "./_topic.ts";
+import { Priority } from "./priority.ts";
 import { checkCodec, checkTransport } from "./durable/_durability.ts";
 
 /** The emitter's options, checked, with their defaults. */
@@ -71,26 +75,43 @@ export function readEmitterOptions(options: SoireeOptions): EmitterSetup {
   };
 }
 
-/** An in-process listener's options, checked, with their defaults. */
-export interface ListenerSetup {
-  readonly priority: number;
-  readonly once: boolean;
-  readonly signal: AbortSignal | undefined;
-  readonly timeout: number;
-  /** Checked pool options, made into a pool only by `pool()`. */
-  readonly poolOption: Pool | ListenerOptions["pool"];
-}
+/** A listener without options: shared, so that subscribing allocates no options object. */
+const NO_OPTIONS: RegistrationOptions = Object.freeze({
+  priority: Priority.Normal,
+  once: false,
+  pool: undefined,
+  timeout: 0,
+  signal: undefined,
+  ownsPool: false,
+});
 
-/** Checks the options of `on()` for an in-process listener. */
-export function readListenerOptions(options: ListenerOptions | undefined): ListenerSetup {
+/**
+ * Checks the options of `on()` for an in-process listener, then that the emitter is open (an
+ * `EmitterClosedError` naming `pattern`), before making the listener's own pool from pool
+ * options.
+ */
+export function readListenerOptions(
+  options: ListenerOptions | undefined,
+  lifecycle: Lifecycle,
+  pattern: string,
+): RegistrationOptions {
+  if (options === undefined) {
+    if (lifecycle.closed) lifecycle.assertOpen(`subscribe to ${describeValue(pattern)}`);
+    return NO_OPTIONS;
+  }
   const action = "subscribe";
-  const priority = assertPriority(options?.priority, action);
-  const signal = options?.signal;
+  const priority = assertPriority(options.priority, action);
+  const signal = options.signal;
   assertSignal(signal, action);
-  const poolOption = options?.pool;
+  const poolOption = options.pool;
   assertPoolOption(poolOption, action);
-  const timeout = checkDuration(options?.timeout, "timeout", action);
-  return { priority, once: options?.once === true, signal, timeout: timeout ?? 0, poolOption };
+  const timeout = checkDuration(options.timeout, "timeout", action) ?? 0;
+  if (lifecycle.closed) lifecycle.assertOpen(`subscribe to ${describeValue(pattern)}`);
+  // Pool options make a workload class of this listener's own, closed when it goes (the
+  // constructor checks them; a pool holds nothing until a task is submitted).
+  const ownsPool = poolOption !== undefined && !(poolOption instanceof Pool);
+  const pool = ownsPool ? new Pool(poolOption) : poolOption as Pool | undefined;
+  return { priority, once: options.once === true, pool, timeout, signal, ownsPool };
 }
 
 /** Checks the options of `waitFor()`. */

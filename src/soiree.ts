@@ -21,7 +21,7 @@ import type {
   WaitForOptions,
 } from "./options.ts";
 import { EmitterClosedError, ListenerNotFoundError } from "./errors.ts";
-import { Pool } from "./pool.ts";
+import type { Pool } from "./pool.ts";
 import { assertOptionsObject } from "./_checks.ts";
 import { definePrintout } from "./_describe.ts";
 import { Dispatcher } from "./_dispatch.ts";
@@ -235,14 +235,12 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
         options,
       );
     }
-    const { poolOption, ...setup } = readListenerOptions(options as ListenerOptions | undefined);
-    this.#lifecycle.assertOpen(`subscribe to ${describeValue(pattern)}`);
-    // Pool options make a workload class of this listener's own, closed when it goes (the
-    // constructor checks them; a pool holds nothing until a task is submitted).
-    const ownsPool = poolOption !== undefined && !(poolOption instanceof Pool);
-    const pool = ownsPool ? new Pool(poolOption) : poolOption as Pool | undefined;
-    const fn = listener as (event: SoireeEvent) => unknown;
-    return this.#registry.add(pattern, kind, fn, { ...setup, pool, ownsPool });
+    const checked = readListenerOptions(
+      options as ListenerOptions | undefined,
+      this.#lifecycle,
+      pattern,
+    );
+    return this.#registry.add(pattern, kind, listener as (event: SoireeEvent) => unknown, checked);
   }
 
   /**
