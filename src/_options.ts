@@ -93,6 +93,18 @@ export function readListenerOptions(options: ListenerOptions | undefined): Liste
   return { priority, once: options?.once === true, signal, timeout: timeout ?? 0, poolOption };
 }
 
+/**
+ * The pool of an in-process listener: the one given, or, from pool options, a workload class
+ * of its own, closed when it goes (a pool holds nothing until a task is submitted).
+ */
+export function listenerPool(option: ListenerSetup["poolOption"]): {
+  pool: Pool | undefined;
+  ownsPool: boolean;
+} {
+  const ownsPool = option !== undefined && !(option instanceof Pool);
+  return { pool: ownsPool ? new Pool(option) : option as Pool | undefined, ownsPool };
+}
+
 /** Checks the options of `waitFor()`. */
 export function readWaitOptions(
   options: WaitForOptions<never, string, never> | undefined,

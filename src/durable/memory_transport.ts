@@ -258,17 +258,17 @@ class MemoryTransport implements Transport {
     this.#checkOpen();
     const now = this.#clock.now();
     let [ready, delayed, inFlight, dead] = [0, 0, 0, 0];
-    let oldestReadyAt: number | undefined;
+    let oldest: number | undefined;
     for (const entry of this.#queues.get(name)?.entries.values() ?? []) {
       if (entry.state === LEASED) inFlight++;
       else if (entry.state === DEAD) dead++;
       else if (entry.at > now) delayed++;
       else {
         ready++;
-        if (oldestReadyAt === undefined || entry.at < oldestReadyAt) oldestReadyAt = entry.at;
+        if (oldest === undefined || entry.at < oldest) oldest = entry.at;
       }
     }
-    return { ready, delayed, inFlight, dead, oldestReadyAt };
+    return { ready, delayed, inFlight, dead, lag: oldest === undefined ? 0 : now - oldest };
   }
 
   #checkOpen(): void {

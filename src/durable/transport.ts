@@ -307,7 +307,7 @@ export interface Transport {
  * const transport = memoryTransport();
  * await transport.subscribe({ name: "audit", pattern: "user.*" });
  * const state: QueueState = await transport.inspect!("audit");
- * assert.deepEqual(state, { ready: 0, delayed: 0, inFlight: 0, dead: 0, oldestReadyAt: undefined });
+ * assert.deepEqual(state, { ready: 0, delayed: 0, inFlight: 0, dead: 0, lag: 0 });
  * await transport.close();
  * ```
  */
@@ -321,8 +321,8 @@ export interface QueueState {
   /** Dead letters. */
   readonly dead: number;
   /**
-   * When the oldest ready delivery came due, in milliseconds since the Unix epoch on the
-   * transport's clock; `undefined` when none is ready.
+   * Milliseconds since the oldest ready delivery came due, on the transport's clock (how long
+   * the next one in line has waited); 0 when none is ready.
    */
-  readonly oldestReadyAt: number | undefined;
+  readonly lag: number;
 }

@@ -488,7 +488,7 @@ class SqliteTransport implements Transport {
       delayed: num(found.delayed),
       inFlight: num(found.in_flight),
       dead: num(found.dead),
-      oldestReadyAt: oldest === null || oldest === undefined ? undefined : num(oldest),
+      lag: oldest === null || oldest === undefined ? 0 : now - num(oldest),
     };
   }
 
