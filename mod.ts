@@ -41,6 +41,7 @@ export * from "./src/priority.ts";
 export * from "./src/topic.ts";
 export * from "./src/pool.ts";
 export * from "./src/pool_options.ts";
+export * from "./src/metrics.ts";
 export * from "./src/ulid.ts";
 export * from "./src/durable/transport.ts";
 export * from "./src/durable/codec.ts";

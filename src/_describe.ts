@@ -47,3 +47,23 @@ export function definePrintout<T extends object>(
     });
   }
 }
+
+/** What `console.log()` shows of an emitter, from its public figures. */
+export function emitterPrintout(soiree: {
+  readonly isClosed: boolean;
+  stats(): {
+    listeners: number;
+    inFlight: number;
+    emitted: number;
+    failed: number;
+    durable: { listeners: number; published: number };
+  };
+}): Record<string, unknown> {
+  const { listeners, inFlight, emitted, failed, durable } = soiree.stats();
+  const [durableListeners, published, closed] = [
+    durable.listeners,
+    durable.published,
+    soiree.isClosed,
+  ];
+  return { listeners, inFlight, emitted, failed, durableListeners, published, closed };
+}

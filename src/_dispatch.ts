@@ -21,7 +21,8 @@ import {
   SPECIAL,
 } from "./_registry.ts";
 import { type CancelTimer, startTimer, timeoutError } from "./_timer.ts";
-import { describeValue } from "./_topic.ts";
+import { assertTopic, describeValue } from "./_topic.ts";
+import { EmitterClosedError } from "./errors.ts";
 
 /** What an emission returns when nothing failed: shared, so frozen. */
 export const NO_ERRORS: readonly Error[] = Object.freeze([]);
@@ -134,6 +135,15 @@ export class Dispatcher implements EventHost {
   refuse(topic: string, payload: unknown, reason: unknown): readonly Error[] {
     const event = eventInternals.create(topic, payload, this);
     return this.failure.fail(undefined, event, undefined, reason) ?? NO_ERRORS;
+  }
+
+  /** An emission on a closed emitter, once the topic is checked: a failure like any other. */
+  refuseClosed(topic: string, payload: unknown): readonly Error[] {
+    assertTopic(topic, "emit");
+    const reason = new EmitterClosedError(
+      `Cannot emit ${describeValue(topic)} as the emitter is closed`,
+    );
+    return this.refuse(topic, payload, reason);
   }
 
   /**

@@ -1,6 +1,6 @@
-// The pool's argument checks and the errors it builds (a refused submission, a close that
+// The pool's argument checks, the names of unnamed pools, and the errors it builds (a refused submission, a close that
 // timed out, a suspend with nothing running), so that `Pool`, `map()` and `close()` word them
-// alike. Pure: checks only throw, nothing here touches a pool's state or imports `pool.ts`.
+// alike. Checks only throw; nothing here touches a pool's state or imports `pool.ts`.
 
 import { PoolClosedError, QueueFullError } from "./errors.ts";
 import type { PoolOptions } from "./pool_options.ts";
@@ -8,6 +8,8 @@ import { describeObject, quote } from "./_describe.ts";
 import { checkDuration } from "./_timer.ts";
 
 const DEFAULT_CONCURRENCY = 16;
+/** Pools made without a name so far in this process: the next is `pool-${unnamed + 1}`. */
+let unnamed = 0;
 
 /** Checks the options of a new pool and fills in the defaults. */
 export function checkPoolOptions(options: PoolOptions | undefined): Required<PoolOptions> {
@@ -20,7 +22,7 @@ export function checkPoolOptions(options: PoolOptions | undefined): Required<Poo
     concurrency = DEFAULT_CONCURRENCY,
     capacity = Infinity,
     whenFull = "wait",
-    name = "pool",
+    name,
   } = options ?? {};
   checkConcurrency("create the pool", concurrency);
   if (typeof capacity !== "number") {
@@ -42,12 +44,12 @@ export function checkPoolOptions(options: PoolOptions | undefined): Required<Poo
       }`,
     );
   }
-  if (typeof name !== "string") {
+  if (name !== undefined && typeof name !== "string") {
     throw new TypeError(
       `Cannot create the pool as 'name' must be a string: received ${received(name)}`,
     );
   }
-  return { concurrency, capacity, whenFull, name };
+  return { concurrency, capacity, whenFull, name: name ?? `pool-${++unnamed}` };
 }
 
 /** Checks a concurrency bound: a positive integer. `action` says what failed ("resize the pool"). */

@@ -367,6 +367,17 @@ export class Registry {
     this.count = 0;
   }
 
+  /** The workload-class pools of the listeners subscribed now, each once (for metrics). */
+  pools(): Set<Pool> {
+    const pools = new Set<Pool>();
+    for (const entry of [...this.#exact.values(), ...this.#trie.values()]) {
+      for (const registration of entry.list.appendTo([])) {
+        if (registration.pool !== undefined) pools.add(registration.pool);
+      }
+    }
+    return pools;
+  }
+
   /** Sizes of the private structures, for leak tests. */
   sizes(): RegistrySizes {
     return {

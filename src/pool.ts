@@ -114,7 +114,7 @@ export class Pool implements AsyncDisposable {
     this.#name = name;
   }
 
-  /** The pool's name, from the `name` option. */
+  /** The pool's name, from the `name` option (`pool-<n>` when none was given). */
   get name(): string {
     return this.#name;
   }
@@ -356,6 +356,7 @@ export class Pool implements AsyncDisposable {
    * const stats = pool.stats();
    * assert.deepEqual(stats, {
    *   submitted: 2,
+   *   started: 2,
    *   running: 0,
    *   waiting: 0,
    *   blocked: 0,
@@ -373,6 +374,7 @@ export class Pool implements AsyncDisposable {
   stats(): PoolStats {
     return {
       submitted: this.#submitted,
+      started: this.#submitted - this.#dropped - this.#queue.size,
       running: this.#running,
       waiting: this.waiting,
       blocked: this.#blocked,

@@ -46,9 +46,11 @@ export interface PoolOptions {
    */
   whenFull?: "wait" | "reject";
   /**
-   * The pool's name, used in error messages and by `toString()`.
+   * The pool's name, used in error messages, by `toString()` and as the `pool` label of
+   * `Soiree.metrics()`. A pool made without one is named `pool-1`, `pool-2`, … in the order
+   * unnamed pools are created in the process (the same on every run of the same program).
    *
-   * @default {"pool"}
+   * @default {"pool-<n>"}
    */
   name?: string;
 }
@@ -163,6 +165,11 @@ export interface PoolStats {
    * signal already aborted, or a `trySubmit()` that returned `undefined`.
    */
   submitted: number;
+  /**
+   * Tasks that got a slot, since the pool was created: `completed`, `running`, and those
+   * suspended by their emitter (counted in `waiting`). Queued tasks start later or are dropped.
+   */
+  started: number;
   /** Tasks holding a slot now. */
   running: number;
   /**

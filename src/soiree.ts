@@ -20,10 +20,10 @@ import type {
   SoireeStats,
   WaitForOptions,
 } from "./options.ts";
-import { EmitterClosedError, ListenerNotFoundError } from "./errors.ts";
+import { ListenerNotFoundError } from "./errors.ts";
 import type { Pool } from "./pool.ts";
 import { assertOptionsObject } from "./_checks.ts";
-import { definePrintout } from "./_describe.ts";
+import { definePrintout, emitterPrintout } from "./_describe.ts";
 import { Dispatcher } from "./_dispatch.ts";
 import { emitAsync } from "./_emission.ts";
 import { FailurePath } from "./_failure.ts";
@@ -40,7 +40,7 @@ import {
 } from "./_options.ts";
 import { assertTopic, checkPattern, describeValue, EXACT } from "./_topic.ts";
 import { events, waitFor, type WaitHost } from "./_waiting.ts";
-import type { DurableEvent } from "./durable/durable_event.ts";
+import { renderMetrics } from "./_metrics.ts";
 import type {
   DeadLetter,
   DeadLetterOptions,
@@ -95,6 +95,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   readonly #ownsPool: boolean;
   readonly #waitHost: WaitHost;
   readonly #durability: Durability;
+  readonly #eventId = (): string => this.#dispatcher.eventId();
   /** `dispatch: "concurrent"` is the emitter's default. */
   readonly #concurrent: boolean;
 
@@ -228,12 +229,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     assertOptionsObject(options, action);
     if (options !== undefined && "durable" in options && options.durable !== undefined) {
       this.#lifecycle.assertOpen(`subscribe to ${describeValue(pattern)}`);
-      return this.#durability.add(
-        pattern,
-        () => this.#dispatcher.eventId(),
-        listener as (event: DurableEvent) => unknown,
-        options,
-      );
+      return this.#durability.add(pattern, this.#eventId, listener as never, options);
     }
     const checked = readListenerOptions(
       options as ListenerOptions | undefined,
@@ -343,7 +339,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    */
   emit<K extends keyof E & string>(topic: K, ...args: EmitArgs<E, K>): Promise<readonly Error[]>;
   emit(topic: string, payload?: unknown, options?: EmitOptions): Promise<readonly Error[]> {
-    if (this.#lifecycle.closed) return Promise.resolve(this.#refuseClosed(topic, payload));
+    if (this.#lifecycle.closed) {
+      return Promise.resolve(this.#dispatcher.refuseClosed(topic, payload));
+    }
     if (options === undefined) {
       return emitAsync(this.#dispatcher, topic, payload, undefined, undefined, this.#concurrent);
     }
@@ -375,7 +373,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    */
   emitSync<K extends keyof E & string>(topic: K, ...args: EmitSyncArgs<E, K>): readonly Error[];
   emitSync(topic: string, payload?: unknown): readonly Error[] {
-    if (this.#lifecycle.closed) return this.#refuseClosed(topic, payload);
+    if (this.#lifecycle.closed) return this.#dispatcher.refuseClosed(topic, payload);
     return this.#dispatcher.emitSync(topic, payload);
   }
 
@@ -415,12 +413,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
     const action = "publish";
     assertTopic(topic, action);
     assertOptionsObject(options, action);
-    if (this.#lifecycle.closed) {
-      return Promise.reject(
-        new EmitterClosedError(`Cannot publish ${describeValue(topic)} as the emitter is closed`),
-      );
-    }
-    return this.#durability.publish(topic, payload, options, () => this.#dispatcher.eventId());
+    return this.#durability.publish(topic, payload, options, this.#eventId);
   }
 
   /**
@@ -598,6 +591,33 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   }
 
   /**
+   * Renders the emitter's figures as Prometheus text (format 0.0.4, `METRICS_CONTENT_TYPE`):
+   * emissions, failures, each pool once (label `pool`), and with a transport, publishes,
+   * deliveries by outcome, attempt durations and each durable listener's queue, read from the
+   * store now. Unused, it costs nothing. The README's "Metrics" lists every name.
+   *
+   * @returns A promise of the text; it never rejects (a failed read of the store leaves that
+   * listener's queue out). On a closed emitter: the final counters.
+   *
+   * @example
+   * ```ts
+   * import { Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * await using soiree = new Soiree({ pool: { concurrency: 4, name: "emit" } });
+   * soiree.on("a", () => {});
+   * soiree.emitSync("a");
+   * const text = await soiree.metrics();
+   * assert.match(text, /^soiree_events_emitted_total 1$/m);
+   * assert.match(text, /^soiree_pool_concurrency\{pool="emit"\} 4$/m);
+   * ```
+   */
+  metrics(): Promise<string> {
+    const pools = [this.#pool, ...this.#registry.pools()];
+    return renderMetrics(this.stats(), pools, this.#durability.scrape());
+  }
+
+  /**
    * Closes the emitter: new emissions are refused at once (`EmitterClosedError`, through the
    * error handler), every emission already accepted runs to its end and reaches every
    * listener it matched (`waitFor()` and `events()` consumers included); then pending
@@ -673,23 +693,6 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.#lifecycle.closing ?? this.close();
   }
-
-  /** An emission on a closed emitter, once the topic is checked: a failure like any other. */
-  #refuseClosed(topic: string, payload: unknown): readonly Error[] {
-    assertTopic(topic, "emit");
-    const reason = new EmitterClosedError(
-      `Cannot emit ${describeValue(topic)} as the emitter is closed`,
-    );
-    return this.#dispatcher.refuse(topic, payload, reason);
-  }
 }
 
-definePrintout(Soiree, (soiree) => {
-  const { listeners, inFlight, emitted, failed, durable } = soiree.stats();
-  const [durableListeners, published, closed] = [
-    durable.listeners,
-    durable.published,
-    soiree.isClosed,
-  ];
-  return { listeners, inFlight, emitted, failed, durableListeners, published, closed };
-});
+definePrintout(Soiree, emitterPrintout);

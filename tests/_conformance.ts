@@ -676,6 +676,40 @@ export function conformance(label: string, setup: FixtureFactory): void {
       assert.equal(soiree.stats().durable.listeners, 1);
     }),
   );
+
+  test(
+    name("inspect() counts the deliveries of a name by state, and how long the next has waited"),
+    withStore(fakeClock(), async ({ open, clock }) => {
+      const transport = await open();
+      if (transport.inspect === undefined) return;
+      const empty = { ready: 0, delayed: 0, inFlight: 0, dead: 0, lag: 0 };
+      assert.deepEqual(await transport.inspect("audit"), empty, "an unknown name");
+      await transport.subscribe({ name: "audit", pattern: "user.*" });
+      for (const n of [1, 2, 3, 4]) {
+        await transport.publish({
+          id: `01JD00000000000000000000${n}0`,
+          topic: "user.created",
+          data: String(n),
+          publishedAt: clock.now(),
+          idempotencyKey: undefined,
+          dedupeWindow: 1,
+        });
+        clock.advance(10);
+      }
+      const [retried, dead] = await transport.receive("audit", 3, 30_000);
+      assert.equal(await retried.retry(60_000, "later"), true);
+      assert.equal(await dead.deadLetter("broken"), true);
+      clock.advance(500);
+      assert.deepEqual(await transport.inspect("audit"), {
+        ready: 1,
+        delayed: 1,
+        inFlight: 1,
+        dead: 1,
+        lag: 510, // the fourth came due 30 ms in, and 540 ms have passed
+      });
+      assert.deepEqual(await transport.inspect("other"), empty, "another name is apart");
+    }),
+  );
 }
 
 /** What a test of the suite gets: its store, and the clock when it asked for a fake one. */

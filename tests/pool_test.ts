@@ -20,6 +20,8 @@ function assertInvariant(pool: Pool): PoolStats {
   );
   assert.equal(stats.running, pool.running);
   assert.equal(stats.waiting, pool.waiting);
+  assert.ok(stats.started >= stats.completed + stats.running, `started: ${JSON.stringify(stats)}`);
+  assert.ok(stats.started + stats.dropped <= stats.submitted, `started: ${JSON.stringify(stats)}`);
   return stats;
 }
 
@@ -62,12 +64,13 @@ test("new Pool() has the documented defaults", () => {
   const pool = new Pool();
   assert.equal(pool.concurrency, 16);
   assert.equal(pool.capacity, Infinity);
-  assert.equal(pool.name, "pool");
+  assert.match(pool.name, /^pool-\d+$/);
   assert.equal(pool.isClosed, false);
   assert.equal(pool.running, 0);
   assert.equal(pool.waiting, 0);
   assert.deepEqual(pool.stats(), {
     submitted: 0,
+    started: 0,
     running: 0,
     waiting: 0,
     blocked: 0,
@@ -465,6 +468,7 @@ test("Pool.submit() rejects at once with the reason of an already aborted signal
   assert.equal(ran, false);
   assert.deepEqual(assertInvariant(pool), {
     submitted: 0,
+    started: 0,
     running: 0,
     waiting: 0,
     blocked: 0,
@@ -1067,7 +1071,10 @@ test("Pool.close({ timeout }) rejects queued tasks, then itself, and every promi
     () => events.push("close resolved"),
     (error: unknown) => {
       assert.ok(error instanceof DOMException);
-      assert.match(error.message, /^Cannot finish closing "pool" as its tasks did not complete/);
+      assert.match(
+        error.message,
+        /^Cannot finish closing "pool-\d+" as its tasks did not complete/,
+      );
       events.push(`close ${error.name}`);
     },
   );
@@ -1321,4 +1328,24 @@ test("a shared signal's listener goes once no queued task uses it", async () => 
   assert.deepEqual(await Promise.all(tasks), [1, 2, 3]);
   assert.equal(listeners.now, 0);
   await pool.close();
+});
+
+test("Pool.stats().started counts the tasks that got a slot, not those queued or dropped", async () => {
+  const pool = new Pool({ concurrency: 1, capacity: 1, whenFull: "reject" });
+  let release = () => {};
+  const first = pool.submit(() => new Promise<void>((resolve) => (release = resolve)));
+  const second = pool.submit(() => "second");
+  const refused = pool.submit(() => "refused");
+  await assert.rejects(refused, QueueFullError);
+  assert.equal(pool.stats().started, 1);
+  release();
+  await Promise.all([first, second]);
+  assert.deepEqual([pool.stats().started, pool.stats().dropped], [2, 1]);
+});
+
+test("new Pool() names unnamed pools pool-1, pool-2, … in creation order", () => {
+  const [a, named, b] = [new Pool(), new Pool({ name: "mail" }), new Pool()];
+  const n = Number(a.name.slice("pool-".length));
+  assert.match(a.name, /^pool-\d+$/);
+  assert.deepEqual([named.name, b.name], ["mail", `pool-${n + 1}`]);
 });

@@ -16,6 +16,7 @@ import { PermanentError, PoolClosedError } from "../errors.ts";
 import { startTimer, timeoutError } from "../_timer.ts";
 import { describeError, retryDelay, type RetryPolicy } from "./_retry.ts";
 import { brokerOf, type SlotBroker, type SlotTaker } from "./_slots.ts";
+import { ListenerMetrics } from "./_listener_metrics.ts";
 
 /** What every consumer of one emitter shares. */
 export interface ConsumerHost {
@@ -62,6 +63,8 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 export class Consumer implements SlotTaker {
   hungry = false;
   readonly spec: ConsumerSpec;
+  /** This listener's settlements and attempt durations, for `Soiree.metrics()`. */
+  readonly metrics: ListenerMetrics = new ListenerMetrics();
   readonly #host: ConsumerHost;
   readonly #broker: SlotBroker;
   /** Stops the loop: aborts `wait()` and backoff pauses. */
@@ -251,7 +254,10 @@ export class Consumer implements SlotTaker {
 
   #release(delivery: Delivery, started: boolean): void {
     const { counters } = this.#host;
-    this.#settle(() => delivery.release(started), () => counters.released++);
+    this.#settle(() => delivery.release(started), () => {
+      counters.released++;
+      this.metrics.released++;
+    });
   }
 
   /** Tracks a settlement: counts it when it applied, a lost lease when not, an error else. */
@@ -279,9 +285,10 @@ export class Consumer implements SlotTaker {
 
   /** Runs one delivery in a slot this consumer holds, and gives the slot back at the end. */
   async #run(delivery: Delivery): Promise<void> {
-    const { spec } = this;
+    const { spec, metrics } = this;
     const { lifecycle, counters, codec } = this.#host;
     const { message, attempt } = delivery;
+    const start = performance.now();
     const controller = new AbortController();
     let decided = false;
     let stopTimers = (): void => {};
@@ -299,6 +306,7 @@ export class Consumer implements SlotTaker {
     const decide = (): boolean => {
       if (decided) return false;
       decided = true;
+      metrics.observe((performance.now() - start) / 1_000);
       stopTimers();
       lifecycle.unlink(item);
       lifecycle.checkIdle();
@@ -308,7 +316,7 @@ export class Consumer implements SlotTaker {
     let event: DurableEvent | undefined;
     const settle = (error: unknown, ok: boolean): void => {
       if (!decide()) return;
-      if (ok) return this.#settle(() => delivery.ack(), () => counters.acked++);
+      if (ok) return this.#settle(() => delivery.ack(), () => (counters.acked++, metrics.acked++));
       const permanent = error instanceof PermanentError || event === undefined ||
         attempt >= spec.retry.attempts;
       if (event !== undefined) {
@@ -316,12 +324,18 @@ export class Consumer implements SlotTaker {
       }
       const text = describeError(error);
       if (permanent) {
-        return this.#settle(() => delivery.deadLetter(text), () => counters.deadLettered++);
+        return this.#settle(
+          () => delivery.deadLetter(text),
+          () => (counters.deadLettered++, metrics.deadLettered++),
+        );
       }
       const delay = retryDelay(spec.retry, attempt, error, (reason) => {
         this.#host.failure.panic(reason);
       });
-      this.#settle(() => delivery.retry(delay, text), () => counters.retried++);
+      this.#settle(
+        () => delivery.retry(delay, text),
+        () => (counters.retried++, metrics.retried++),
+      );
     };
     try {
       let payload: unknown;

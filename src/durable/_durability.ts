@@ -1,7 +1,7 @@
 // An emitter's durable side: its transport and codec, the consumers of its durable listeners
-// (one per durable name), `publish()`, dead letters and redrive, the durable counters, and the
-// order of a close (stop fetching → the lifecycle drains the runs → release → close the
-// transport). Checks the durable options of `on()` and `publish()`. Never touches in-process
+// (one per durable name), `publish()`, dead letters and redrive, the durable counters (and what
+// `metrics()` reads of this side), and the order of a close (stop fetching → the lifecycle
+// drains the runs → release → close the transport). Checks the durable options of `on()` and `publish()`. Never touches in-process
 // listeners or emissions.
 
 import type { Codec } from "./codec.ts";
@@ -16,13 +16,23 @@ import type { PublishReceipt, StoredDeadLetter, Transport } from "./transport.ts
 import type { Subscription } from "../listener.ts";
 import type { FailurePath } from "../_failure.ts";
 import type { Lifecycle } from "../_lifecycle.ts";
-import { PublishError } from "../errors.ts";
+import { EmitterClosedError, PublishError } from "../errors.ts";
 import { Pool } from "../pool.ts";
 import { assertPoolOption, assertPriority, assertSignal } from "../_checks.ts";
 import { checkDuration } from "../_timer.ts";
 import { describeValue } from "../_topic.ts";
 import { Consumer, type ConsumerHost } from "./_consumer.ts";
 import { checkRetry } from "./_retry.ts";
+import type { ListenerMetrics } from "./_listener_metrics.ts";
+
+/** What `Soiree.metrics()` reads of the durable side. */
+export interface DurableScrape {
+  readonly transport: Transport | undefined;
+  /** The durable listeners of this process. */
+  readonly listeners: readonly { name: string; pool: Pool; metrics: ListenerMetrics }[];
+  /** Counts a transport error (a failed `inspect()`). */
+  failed(): void;
+}
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const DAY = 86_400_000;
@@ -111,6 +121,7 @@ export class Durability {
   readonly #transport: Transport | undefined;
   readonly #codec: Codec;
   readonly #host: ConsumerHost | undefined;
+  readonly #lifecycle: Lifecycle;
   readonly #consumers = new Map<string, { consumer: Consumer; ownsPool: boolean }>();
   /** Publishes, settlements and releases under way: the transport closes after them. */
   #pending = 0;
@@ -127,6 +138,7 @@ export class Durability {
   ) {
     this.#transport = transport;
     this.#codec = codec;
+    this.#lifecycle = lifecycle;
     this.#host = transport === undefined ? undefined : {
       transport,
       codec,
@@ -221,6 +233,7 @@ export class Durability {
 
   /**
    * Stores an event for the durable listeners of every process: the payload is encoded now.
+   * Rejects with `EmitterClosedError` once the emitter is closed.
    *
    * @throws {TypeError} For no transport, bad options, or a payload the codec cannot encode.
    */
@@ -230,6 +243,11 @@ export class Durability {
     options: PublishOptions | undefined,
     eventId: () => string,
   ): Promise<PublishReceipt> {
+    if (this.#lifecycle.closed) {
+      return Promise.reject(
+        new EmitterClosedError(`Cannot publish ${describeValue(topic)} as the emitter is closed`),
+      );
+    }
     const action = `publish ${describeValue(topic)}`;
     const transport = this.#requireHost(action).transport;
     const key = options?.idempotencyKey;
@@ -318,6 +336,17 @@ export class Durability {
   /** Puts dead letters of `name` back, attempts reset. */
   redrive(name: string, limit: number): Promise<number> {
     return this.#requireHost("redrive dead letters").transport.redrive(name, limit);
+  }
+
+  /** The transport and this process's durable listeners, for `Soiree.metrics()`. */
+  scrape(): DurableScrape {
+    const listeners = [...this.#consumers.values()].map(({ consumer }) => ({
+      name: consumer.spec.name,
+      pool: consumer.spec.pool,
+      metrics: consumer.metrics,
+    }));
+    const failed = (): void => void this.counters.transportErrors++;
+    return { transport: this.#transport, listeners, failed };
   }
 
   /** Stops every consumer's fetching at once: `close()` has begun. */

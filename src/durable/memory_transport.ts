@@ -12,6 +12,7 @@ import type {
   DurableSubscription,
   OutgoingMessage,
   PublishReceipt,
+  QueueState,
   StoredDeadLetter,
   StoredMessage,
   Transport,
@@ -251,6 +252,23 @@ class MemoryTransport implements Transport {
     this.#queues.clear();
     this.#keys.clear();
     return Promise.resolve();
+  }
+
+  async inspect(name: string): Promise<QueueState> {
+    this.#checkOpen();
+    const now = this.#clock.now();
+    let [ready, delayed, inFlight, dead] = [0, 0, 0, 0];
+    let oldest: number | undefined;
+    for (const entry of this.#queues.get(name)?.entries.values() ?? []) {
+      if (entry.state === LEASED) inFlight++;
+      else if (entry.state === DEAD) dead++;
+      else if (entry.at > now) delayed++;
+      else {
+        ready++;
+        if (oldest === undefined || entry.at < oldest) oldest = entry.at;
+      }
+    }
+    return { ready, delayed, inFlight, dead, lag: oldest === undefined ? 0 : now - oldest };
   }
 
   #checkOpen(): void {

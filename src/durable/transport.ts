@@ -284,6 +284,45 @@ export interface Transport {
    * @returns How many were put back.
    */
   redrive(name: string, limit: number): Promise<number>;
+  /**
+   * Optional: counts the deliveries of `name` by state, as the store holds them now (every
+   * process's, not this one's), for `Soiree.metrics()` to read at scrape time
+   * (`soiree_queue_messages`, `soiree_delivery_lag_seconds`). A transport without it has no
+   * such gauges. It should cost one or two reads on an index.
+   */
+  inspect?(name: string): Promise<QueueState>;
   /** Releases what the transport opened itself. Soiree calls it from `close()`. */
   close(): Promise<void>;
+}
+
+/**
+ * The deliveries of one durable name by state, from `Transport.inspect()`. Each delivery is in
+ * exactly one of the four counts.
+ *
+ * @example
+ * ```ts
+ * import { memoryTransport, type QueueState } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const transport = memoryTransport();
+ * await transport.subscribe({ name: "audit", pattern: "user.*" });
+ * const state: QueueState = await transport.inspect!("audit");
+ * assert.deepEqual(state, { ready: 0, delayed: 0, inFlight: 0, dead: 0, lag: 0 });
+ * await transport.close();
+ * ```
+ */
+export interface QueueState {
+  /** Due now, waiting for a consumer. */
+  readonly ready: number;
+  /** Waiting for a retry delay to end (due later). */
+  readonly delayed: number;
+  /** Leased to a consumer (an ended lease not yet taken again included). */
+  readonly inFlight: number;
+  /** Dead letters. */
+  readonly dead: number;
+  /**
+   * Milliseconds since the oldest ready delivery came due, on the transport's clock (how long
+   * the next one in line has waited); 0 when none is ready.
+   */
+  readonly lag: number;
 }

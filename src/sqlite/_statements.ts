@@ -66,6 +66,8 @@ export interface Statements {
   readonly nextReady: Statement;
   /** (name) → { at }: the earliest lease end of a leased delivery, or null */
   readonly nextLeaseEnd: Statement;
+  /** (now, now, now, name) → { ready, delayed, in_flight, dead, oldest }: counts by state */
+  readonly inspect: Statement;
 }
 
 /** Prepares the statements on the tables of `p` (the table prefix, already checked). */
@@ -189,6 +191,15 @@ export function prepareStatements(db: Handle, p: string): Statements {
     ),
     nextLeaseEnd: db.prepare(
       `SELECT min(lease_until) AS at FROM ${p}deliveries WHERE name = ? AND state = 'leased'`,
+    ),
+    // One range of the (name, state, run_at, event_id) index, read without a lock.
+    inspect: db.prepare(
+      `SELECT count(*) FILTER (WHERE state = 'ready' AND run_at <= ?) AS ready,
+         count(*) FILTER (WHERE state = 'ready' AND run_at > ?) AS delayed,
+         count(*) FILTER (WHERE state = 'leased') AS in_flight,
+         count(*) FILTER (WHERE state = 'dead') AS dead,
+         min(run_at) FILTER (WHERE state = 'ready' AND run_at <= ?) AS oldest
+       FROM ${p}deliveries WHERE name = ?`,
     ),
   };
 }

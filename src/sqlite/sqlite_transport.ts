@@ -11,6 +11,7 @@ import type {
   DurableSubscription,
   OutgoingMessage,
   PublishReceipt,
+  QueueState,
   StoredDeadLetter,
   StoredMessage,
   Transport,
@@ -481,6 +482,20 @@ class SqliteTransport implements Transport {
     const count = await this.#write(() => changes(this.#sql.redrive.run(now, name, limit)));
     if (count > 0) this.#wake(name);
     return count;
+  }
+
+  async inspect(name: string): Promise<QueueState> {
+    this.#checkOpen("inspect");
+    const now = this.#clock.now();
+    const found = row<Record<string, unknown>>(this.#sql.inspect.get(now, now, now, name))!;
+    const oldest = found.oldest;
+    return {
+      ready: num(found.ready),
+      delayed: num(found.delayed),
+      inFlight: num(found.in_flight),
+      dead: num(found.dead),
+      lag: oldest === null || oldest === undefined ? 0 : now - num(oldest),
+    };
   }
 
   async close(): Promise<void> {
