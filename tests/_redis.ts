@@ -26,6 +26,8 @@ export interface ClientKind {
   readonly label: string;
   readonly library: "redis" | "ioredis";
   readonly resp: 2 | 3;
+  /** Another server than {@linkcode REDIS_URL}. */
+  readonly url?: string;
 }
 
 /** Every client and protocol the transport is tested with. */
@@ -60,7 +62,7 @@ interface Ioredis {
 
 /** Opens a client of `kind` to {@linkcode REDIS_URL}. */
 export async function openClient(kind: ClientKind): Promise<TestClient> {
-  const url = REDIS_URL!;
+  const url = kind.url ?? REDIS_URL!;
   if (kind.library === "redis") {
     const createClient = (await load("redis")).createClient as (o: unknown) => NodeRedis;
     const client = await createClient({ url, RESP: kind.resp }).connect();

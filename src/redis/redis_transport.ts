@@ -480,7 +480,9 @@ class RedisTransport implements Transport {
           }
         }
       } catch {
-        // The connection failed or was closed: the waits end on their poll timers instead.
+        // The connection failed or was closed: the waits end on their poll timers instead, and
+        // the next wait starts a new read (on a connection that may have a new ID).
+        this.#blockingId = undefined;
       } finally {
         this.#watching = false;
       }
