@@ -11,7 +11,7 @@
 //   {p}:key:<key>     idempotency key → "<event id>|<expires at>", with a TTL of the window
 
 /** The consumer that holds the entries waiting for a retry or given back. */
-export const WAITING = "soiree:waiting";
+export const WAITING: string = "soiree:waiting";
 
 /** Reads the time: the transport's clock when given, else the server's. */
 const CLOCK = `
@@ -38,7 +38,7 @@ end
  * KEYS: stream, [idempotency key]. ARGV: now, id, topic, data, publishedAt, window.
  * Returns {0, id} when stored, {1, first id} for a duplicate.
  */
-export const PUBLISH = `${CLOCK}
+export const PUBLISH: string = `${CLOCK}
 local now = clock(ARGV[1])
 if KEYS[2] then
   local seen = redis.call('GET', KEYS[2])
@@ -57,7 +57,7 @@ return {0, ARGV[2]}
  * Registers a durable name: its consumer group, created at the stream's end, and its pattern.
  * KEYS: stream, names. ARGV: name, pattern.
  */
-export const SUBSCRIBE = `
+export const SUBSCRIBE: string = `
 local created = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '$', 'MKSTREAM')
 if type(created) == 'table' and created.err and not string.find(created.err, 'BUSYGROUP') then
   return created
@@ -73,7 +73,7 @@ return 1
  * Returns {now, pattern or false, {{entry id, delivery count, fields}…}, new entries read,
  * the stream's newest ID}.
  */
-export const CLAIM = `${CLOCK}
+export const CLAIM: string = `${CLOCK}
 local now = clock(ARGV[1])
 local stream, due, group, me = KEYS[1], KEYS[2], ARGV[2], ARGV[3]
 local lease, max = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -112,7 +112,7 @@ return {string.format('%.0f', now), pattern, out, fresh, newest and newest[1] or
 /**
  * Acks entries a name's pattern does not match, at once. KEYS: stream, due. ARGV: name, IDs….
  */
-export const DROP = `
+export const DROP: string = `
 local ids = {unpack(ARGV, 2)}
 redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
 redis.call('ZREM', KEYS[2], unpack(ids))
@@ -127,7 +127,7 @@ if not holds(stream, group, id, me, ARGV[5]) then return 0 end
 `;
 
 /** Done. Returns 1, or 0 when the lease was lost. */
-export const ACK = `${SETTLE}
+export const ACK: string = `${SETTLE}
 redis.call('XACK', stream, group, id)
 redis.call('ZREM', due, id)
 return 1
@@ -137,7 +137,7 @@ return 1
  * Renews the lease: XCLAIM JUSTID resets the entry's idle time without counting a delivery.
  * ARGV[6]: lease (ms).
  */
-export const EXTEND = `${SETTLE}
+export const EXTEND: string = `${SETTLE}
 redis.call('ZADD', due, now + tonumber(ARGV[6]), id)
 redis.call('XCLAIM', stream, group, me, 0, id, 'JUSTID')
 return 1
@@ -147,7 +147,7 @@ return 1
  * Hands the entry to the waiting consumer, due after a delay (ARGV[6], ms), or at once when given
  * back (ARGV[7] = "1": the attempt did not start, so its delivery is not counted).
  */
-export const RETRY = `${SETTLE}
+export const RETRY: string = `${SETTLE}
 redis.call('ZADD', due, now + tonumber(ARGV[6]), id)
 if ARGV[7] == '1' then
   redis.call('XCLAIM', stream, group, '${WAITING}', 0, id, 'JUSTID', 'RETRYCOUNT',
@@ -162,7 +162,7 @@ return 1
  * Parks the delivery in the name's dead-letter stream and acks it.
  * KEYS[3]: the dead-letter stream. ARGV[6…10]: event id, topic, data, publishedAt, error.
  */
-export const DEAD_LETTER = `${SETTLE}
+export const DEAD_LETTER: string = `${SETTLE}
 redis.call('XADD', KEYS[3], '*', 'id', ARGV[6], 'topic', ARGV[7], 'data', ARGV[8], 'at', ARGV[9],
   'attempts', ARGV[5], 'error', ARGV[10], 'deadAt', string.format('%.0f', now))
 redis.call('XACK', stream, group, id)
@@ -174,7 +174,7 @@ return 1
  * Appends up to `limit` dead letters to the stream again, addressed to their name alone (field
  * `to`), and removes them from the dead-letter stream. KEYS: stream, dead. ARGV: name, limit.
  */
-export const REDRIVE = `
+export const REDRIVE: string = `
 local entries = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', tonumber(ARGV[2]))
 for _, entry in ipairs(entries) do
   local f = {}
@@ -187,7 +187,7 @@ return #entries
 `;
 
 /** When the name's next lease ends or retry comes due. KEYS: due. ARGV: now. */
-export const NEXT_DUE = `${CLOCK}
+export const NEXT_DUE: string = `${CLOCK}
 local now = clock(ARGV[1])
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {string.format('%.0f', now), first[2] or false}
@@ -198,7 +198,7 @@ return {string.format('%.0f', now), first[2] or false}
  * the last one it read when nothing is pending. Without groups, no entry is needed.
  * KEYS: stream. Returns how many entries were removed.
  */
-export const TRIM = `
+export const TRIM: string = `
 local function before(a, b)
   local am, as = string.match(a, '(%d+)-(%d+)')
   local bm, bs = string.match(b, '(%d+)-(%d+)')
@@ -224,7 +224,7 @@ return redis.call('XTRIM', KEYS[1], 'MINID', low)
  * Removes a consumer from the groups where it holds nothing, as it closes.
  * KEYS: stream. ARGV: consumer, names….
  */
-export const FORGET_CONSUMER = `
+export const FORGET_CONSUMER: string = `
 for i = 2, #ARGV do
   local pending = redis.pcall('XPENDING', KEYS[1], ARGV[i], '-', '+', 1, ARGV[1])
   if type(pending) == 'table' and not pending.err and #pending == 0 then
