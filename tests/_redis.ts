@@ -51,6 +51,7 @@ function load(specifier: string): Promise<Record<string, unknown>> {
 
 interface NodeRedis {
   connect(): Promise<NodeRedis>;
+  on(event: "error", listener: (error: unknown) => void): NodeRedis;
   sendCommand(args: string[]): Promise<unknown>;
   destroy(): void;
 }
@@ -65,7 +66,8 @@ export async function openClient(kind: ClientKind): Promise<TestClient> {
   const url = kind.url ?? REDIS_URL!;
   if (kind.library === "redis") {
     const createClient = (await load("redis")).createClient as (o: unknown) => NodeRedis;
-    const client = await createClient({ url, RESP: kind.resp }).connect();
+    // A connection error is an event: without a listener it would end the process.
+    const client = await createClient({ url, RESP: kind.resp }).on("error", () => {}).connect();
     return { connection: fromNodeRedis(client), close: async () => client.destroy() };
   }
   const Redis = (await load("ioredis")).default as new (url: string, o: unknown) => Ioredis;

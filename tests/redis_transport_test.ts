@@ -1,6 +1,11 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Pool, Soiree, type Transport } from "../mod.ts";
 import {
   fromIoredis,
@@ -260,3 +265,76 @@ function serverTests(): void {
     },
   );
 }
+
+/** A free loopback port, from the OS. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a redis-server that syncs its append-only file on every write, in `dir`. */
+function startRedis(port: number, dir: string): ChildProcess {
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""];
+  return spawn("redis-server", [...args, "--appendonly", "yes", "--appendfsync", "always"], {
+    stdio: "ignore",
+  });
+}
+
+/** Why the restart test skips: it starts servers of its own, so it needs redis-server here. */
+const RESTART_SKIP = SKIP_REASON ||
+  (spawnSync("redis-server", ["--version"]).error ? "redis-server is not on the PATH" : false);
+
+test(
+  "redis: a server killed and restarted mid-run loses nothing whose publish() resolved",
+  { skip: RESTART_SKIP },
+  async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "soiree-redis-"));
+    let server = startRedis(port, dir);
+    const kind = { ...CLIENT_KINDS[0], url: `redis://127.0.0.1:${port}` };
+    const [client, blocking] = [await openClient(kind), await openClient(kind)];
+    const soiree = new Soiree({
+      transport: redisTransport({ client: client.connection, blocking: blocking.connection }),
+      errorHandler: () => {},
+      panicHandler: () => {},
+    });
+    try {
+      const seen = new Set<string>();
+      soiree.on("job.*", (event) => void seen.add(event.id), { durable: "jobs" });
+      const stored: string[] = [];
+      let refused = 0;
+      for (let i = 0; i < 600; i++) {
+        if (i === 200) {
+          server.kill("SIGKILL");
+          await new Promise((resolve) => server.once("exit", resolve));
+          server = startRedis(port, dir);
+        }
+        try {
+          stored.push((await soiree.publish("job.run", i)).id);
+        } catch {
+          refused++; // while the server is down: the caller knows it was not stored
+        }
+      }
+      const deadline = Date.now() + 30_000;
+      while (stored.some((id) => !seen.has(id)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const lost = stored.filter((id) => !seen.has(id));
+      console.log(
+        `redis restart: ${stored.length} stored, ${refused} refused, ${lost.length} lost`,
+      );
+      assert.deepEqual(lost, []);
+    } finally {
+      await soiree.close().catch(() => {});
+      await Promise.all([client.close(), blocking.close()]);
+      server.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
