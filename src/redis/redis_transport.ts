@@ -87,6 +87,8 @@ export interface RedisTransportOptions {
 const MAX_TIMER = 2_147_483_647;
 /** How long (ms) one blocking read waits; `close()` unblocks it early. */
 const BLOCK = 2_000;
+/** How long (ms) `close()` waits for its housekeeping commands. */
+const CLOSE_WAIT = 1_000;
 /** Settlements between two trims of the stream. */
 const TRIM_EVERY = 100;
 /** Rounds of reading past events the name's pattern does not match, in one `receive()`. */
@@ -384,8 +386,14 @@ class RedisTransport implements Transport {
     const forget = names.length > 0
       ? this.#scripts.run(lua.FORGET_CONSUMER, [this.#stream], [this.#consumer, ...names])
       : undefined;
-    // Best effort: the server may be gone, and the client is the user's to close.
-    await Promise.allSettled([unblock, forget]);
+    // Best effort, and bounded: the server may be gone (a client may queue commands until it
+    // comes back), and the client is the user's to close.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([unblock, forget]),
+      new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT))),
+    ]);
+    clearTimeout(timer);
   }
 
   #checkOpen(action: string): void {
