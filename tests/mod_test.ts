@@ -86,7 +86,11 @@ test("the public API exports what the README promises", async () => {
 test("deno.json exports the core and each engine's subpath, and publishes only mod.ts, src/, README and LICENSE", () => {
   const config = JSON.parse(readFileSync(new URL("deno.json", root), "utf8"));
   assert.equal(config.name, "@x/soiree");
-  assert.deepEqual(config.exports, { ".": "./mod.ts", "./sqlite": "./src/sqlite/mod.ts" });
+  assert.deepEqual(config.exports, {
+    ".": "./mod.ts",
+    "./sqlite": "./src/sqlite/mod.ts",
+    "./redis": "./src/redis/mod.ts",
+  });
   assert.deepEqual(config.publish.include, ["mod.ts", "src/", "README.md", "LICENSE"]);
 });
 

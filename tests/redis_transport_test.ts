@@ -1,0 +1,340 @@
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Pool, Soiree, type Transport } from "../mod.ts";
+import {
+  fromIoredis,
+  fromNodeRedis,
+  type RedisConnection,
+  redisTransport,
+} from "../src/redis/mod.ts";
+import {
+  CLIENT_KINDS,
+  dropPrefix,
+  freshPrefix,
+  openClient,
+  REDIS_URL,
+  redisFixtures,
+  SKIP_REASON,
+  type TestClient,
+} from "./_redis.ts";
+import { conformance } from "./_conformance.ts";
+import { fakeClock } from "./_clock.ts";
+import { gate } from "./_util.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Without a server: options and adapters.
+
+test("redisTransport() refuses malformed options before sending anything", () => {
+  const client: RedisConnection = { command: () => Promise.reject(new Error("not called")) };
+  assert.throws(() => redisTransport(undefined as never), {
+    name: "TypeError",
+    message: /'options' must be an object: received undefined/,
+  });
+  assert.throws(() => redisTransport({ client: {} as never }), {
+    name: "TypeError",
+    message: /'client' must be a connection with a command\(\) method/,
+  });
+  assert.throws(() => redisTransport({ client, blocking: "x" as never }), /'blocking' must be/);
+  assert.throws(() => redisTransport({ client, prefix: "a b" }), {
+    name: "TypeError",
+    message: /'prefix' must be 1 to 64 of A-Z a-z 0-9 _ - .: received "a b"/,
+  });
+  assert.throws(() => redisTransport({ client, pollInterval: 0 }), RangeError);
+  assert.throws(() => redisTransport({ client, pollInterval: "1" as never }), TypeError);
+  assert.throws(() => redisTransport({ client, clock: {} as never }), /'clock.now' must be/);
+});
+
+test("fromNodeRedis() and fromIoredis() pass the command through and refuse other objects", async () => {
+  const sent: unknown[] = [];
+  const nodeRedis = fromNodeRedis({ sendCommand: async (args) => (sent.push(args), 1) });
+  const ioredis = fromIoredis({ call: async (name, ...args) => (sent.push([name, ...args]), 2) });
+  assert.equal(await nodeRedis.command(["GET", "k"]), 1);
+  assert.equal(await ioredis.command(["SET", "k", "v"]), 2);
+  assert.deepEqual(sent, [["GET", "k"], ["SET", "k", "v"]]);
+  assert.throws(() => fromNodeRedis({} as never), { name: "TypeError", message: /sendCommand/ });
+  assert.throws(() => fromIoredis({} as never), { name: "TypeError", message: /call\(\)/ });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Against the server at REDIS_URL.
+
+if (REDIS_URL === undefined) {
+  console.log(`skipping the Redis tests: ${SKIP_REASON}`);
+  test("the Redis transport passes the conformance suite", { skip: SKIP_REASON }, () => {});
+} else {
+  for (const kind of CLIENT_KINDS) {
+    const { factory, done } = redisFixtures(kind);
+    after(done);
+    conformance(`redis (${kind.label})`, factory);
+  }
+  serverTests();
+}
+
+function serverTests(): void {
+  let opened: Promise<TestClient> | undefined;
+  const client = async (): Promise<RedisConnection> =>
+    (await (opened ??= openClient(CLIENT_KINDS[0]))).connection;
+  after(async () => void (await opened)?.close());
+
+  /** A transport on a fresh prefix, with `body`; the prefix's keys are dropped after. */
+  const withPrefix = (
+    body: (transport: Transport, redis: RedisConnection, prefix: string) => Promise<void>,
+    clock = fakeClock(),
+  ) =>
+  async () => {
+    const redis = await client();
+    const prefix = freshPrefix();
+    const transport = redisTransport({ client: redis, prefix, clock });
+    try {
+      await body(transport, redis, prefix);
+    } finally {
+      await transport.close();
+      await dropPrefix(redis, prefix);
+    }
+  };
+
+  const message = (topic: string, id = crypto.randomUUID()) => ({
+    id,
+    topic,
+    data: "1",
+    publishedAt: 0,
+    idempotencyKey: undefined,
+    dedupeWindow: 60_000,
+  });
+
+  /** The stream's delivery count of the name's only pending entry. */
+  const deliveryCount = async (redis: RedisConnection, prefix: string, name: string) => {
+    const pending = await redis.command(["XPENDING", `{${prefix}}:events`, name, "-", "+", "10"]);
+    return Number((pending as unknown[][])[0][3]);
+  };
+
+  test(
+    "redis: extend() renews a lease with XCLAIM JUSTID, which counts no delivery",
+    withPrefix(async (transport, redis, prefix) => {
+      await transport.subscribe({ name: "n", pattern: "a" });
+      await transport.publish(message("a"));
+      const [delivery] = await transport.receive("n", 1, 1_000);
+      for (let i = 0; i < 3; i++) assert.equal(await delivery.extend(1_000), true);
+      assert.equal(await deliveryCount(redis, prefix, "n"), 1);
+      assert.deepEqual(await transport.receive("n", 1, 1_000), [], "the lease holds");
+    }),
+  );
+
+  test(
+    "redis: release(false) gives the delivery back without counting its attempt",
+    withPrefix(async (transport) => {
+      await transport.subscribe({ name: "n", pattern: "a" });
+      await transport.publish(message("a"));
+      const [first] = await transport.receive("n", 1, 60_000);
+      assert.equal(await first.release(false), true);
+      assert.equal(await first.ack(), false, "a settled delivery settles nothing more");
+      const [again] = await transport.receive("n", 1, 60_000);
+      assert.equal(again.attempt, 1);
+      assert.equal(await again.release(true), true);
+      assert.equal((await transport.receive("n", 1, 60_000))[0].attempt, 2);
+    }),
+  );
+
+  test(
+    "redis: entries the name's pattern does not match are acked at once",
+    withPrefix(async (transport, redis, prefix) => {
+      await transport.subscribe({ name: "n", pattern: "order.*" });
+      for (let i = 0; i < 20; i++) await transport.publish(message(`user.${i}`));
+      await transport.publish(message("order.placed"));
+      const deliveries = await transport.receive("n", 5, 60_000);
+      assert.deepEqual(deliveries.map((d) => d.message.topic), ["order.placed"]);
+      const pending = await redis.command(["XPENDING", `{${prefix}}:events`, "n"]);
+      assert.equal(Number((pending as unknown[])[0]), 1, "only the matching entry is pending");
+    }),
+  );
+
+  test(
+    "redis: idempotency keys expire on the server with their window",
+    withPrefix(async (transport, redis, prefix) => {
+      await transport.publish({ ...message("a"), idempotencyKey: "k", dedupeWindow: 5_000 });
+      const ttl = Number(await redis.command(["PTTL", `{${prefix}}:key:k`]));
+      assert.ok(ttl > 0 && ttl <= 5_000, `PTTL ${ttl}`);
+    }),
+  );
+
+  test(
+    "redis: trimming keeps what a name still has pending or has not read",
+    withPrefix(async (transport, redis, prefix) => {
+      await transport.subscribe({ name: "fast", pattern: "a" });
+      await transport.subscribe({ name: "slow", pattern: "a" });
+      for (let i = 0; i < 150; i++) await transport.publish(message("a"));
+      const [held] = await transport.receive("slow", 1, 60_000); // the oldest, kept pending
+      for (;;) {
+        const batch = await transport.receive("fast", 50, 60_000);
+        if (batch.length === 0) break;
+        await Promise.all(batch.map((delivery) => delivery.ack()));
+      }
+      await transport.receive("fast", 1, 60_000); // lets the last trim finish
+      const length = () => redis.command(["XLEN", `{${prefix}}:events`]).then(Number);
+      assert.equal(await length(), 150, "slow has read one entry and holds it");
+      assert.equal(await held.ack(), true);
+      const rest = await transport.receive("slow", 200, 60_000);
+      assert.equal(rest.length, 149);
+      await Promise.all(rest.map((delivery) => delivery.ack()));
+      await transport.publish(message("a")); // a round trip after the trims
+      assert.ok(await length() <= 2, `${await length()} entries left`);
+    }),
+  );
+
+  test(
+    "redis: warns once when maxmemory-policy is not noeviction",
+    async () => {
+      const redis = await client();
+      const policy = await redis.command(["CONFIG", "GET", "maxmemory-policy"]);
+      const before = JSON.stringify(policy).includes("noeviction") ? "noeviction" : undefined;
+      const warnings: unknown[] = [];
+      const warn = console.warn;
+      console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
+      const prefix = freshPrefix();
+      const transport = redisTransport({ client: redis, prefix });
+      try {
+        await redis.command(["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+        await transport.subscribe({ name: "a", pattern: "a" });
+        await transport.subscribe({ name: "b", pattern: "b" });
+      } finally {
+        console.warn = warn;
+        await redis.command(["CONFIG", "SET", "maxmemory-policy", before ?? "noeviction"]);
+        await transport.close();
+        await dropPrefix(redis, prefix);
+      }
+      assert.equal(warnings.length, 1);
+      assert.match(String(warnings[0]), /maxmemory-policy is "allkeys-lru"/);
+    },
+  );
+
+  // 100,000 events under Deno; 10,000 on the other runtimes to keep CI short.
+  const events = Number(
+    process.env.SOIREE_REDIS_EVENTS ?? ("Deno" in globalThis ? 100_000 : 10_000),
+  );
+  test(
+    `redis: memory stays bounded: ${
+      events.toLocaleString("en")
+    } events published and acked leave a few entries`,
+    async () => {
+      const redis = await client();
+      const prefix = freshPrefix();
+      const memory = async () => {
+        const info = String(await redis.command(["INFO", "memory"]));
+        return Number(/used_memory:(\d+)/.exec(info)![1]);
+      };
+      const soiree = new Soiree({ transport: redisTransport({ client: redis, prefix }) });
+      try {
+        const all = gate();
+        let handled = 0;
+        soiree.on("load.*", () => void (++handled === events && all.open()), {
+          durable: "load",
+          pool: new Pool({ concurrency: 64 }),
+        });
+        await soiree.publish("load.warm", 0);
+        const before = await memory();
+        const started = Date.now();
+        for (let i = 1; i < events; i += 500) {
+          const batch = [];
+          for (let j = i; j < Math.min(i + 500, events); j++) {
+            batch.push(soiree.publish("load.x", j));
+          }
+          await Promise.all(batch);
+        }
+        await all.promise;
+        await soiree.close();
+        const length = Number(await redis.command(["XLEN", `{${prefix}}:events`]));
+        const after = await memory();
+        const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(2);
+        console.log(
+          `redis memory: ${events} events in ${Date.now() - started} ms; used_memory ${
+            mb(before)
+          } MB before, ${mb(after)} MB after; ${length} stream entries left`,
+        );
+        assert.ok(length <= 200, `${length} entries left`);
+        assert.ok(after - before < 4 * 1024 * 1024, `grew by ${mb(after - before)} MB`);
+      } finally {
+        if (!soiree.isClosed) await soiree.close();
+        await dropPrefix(redis, prefix);
+      }
+    },
+  );
+}
+
+/** A free loopback port, from the OS. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a redis-server that syncs its append-only file on every write, in `dir`. */
+function startRedis(port: number, dir: string): ChildProcess {
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""];
+  return spawn("redis-server", [...args, "--appendonly", "yes", "--appendfsync", "always"], {
+    stdio: "ignore",
+  });
+}
+
+/** Why the restart test skips: it starts servers of its own, so it needs redis-server here. */
+const RESTART_SKIP = SKIP_REASON ||
+  (spawnSync("redis-server", ["--version"]).error ? "redis-server is not on the PATH" : false);
+
+test(
+  "redis: a server killed and restarted mid-run loses nothing whose publish() resolved",
+  { skip: RESTART_SKIP },
+  async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "soiree-redis-"));
+    let server = startRedis(port, dir);
+    const kind = { ...CLIENT_KINDS[0], url: `redis://127.0.0.1:${port}` };
+    const [client, blocking] = [await openClient(kind), await openClient(kind)];
+    const soiree = new Soiree({
+      transport: redisTransport({ client: client.connection, blocking: blocking.connection }),
+      errorHandler: () => {},
+      panicHandler: () => {},
+    });
+    try {
+      const seen = new Set<string>();
+      soiree.on("job.*", (event) => void seen.add(event.id), { durable: "jobs" });
+      const stored: string[] = [];
+      let refused = 0;
+      for (let i = 0; i < 600; i++) {
+        if (i === 200) {
+          server.kill("SIGKILL");
+          await new Promise((resolve) => server.once("exit", resolve));
+          server = startRedis(port, dir);
+        }
+        try {
+          stored.push((await soiree.publish("job.run", i)).id);
+        } catch {
+          refused++; // while the server is down: the caller knows it was not stored
+        }
+      }
+      const deadline = Date.now() + 30_000;
+      while (stored.some((id) => !seen.has(id)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const lost = stored.filter((id) => !seen.has(id));
+      console.log(
+        `redis restart: ${stored.length} stored, ${refused} refused, ${lost.length} lost`,
+      );
+      assert.deepEqual(lost, []);
+    } finally {
+      await soiree.close().catch(() => {});
+      await Promise.all([client.close(), blocking.close()]);
+      server.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
