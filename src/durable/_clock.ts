@@ -1,5 +1,6 @@
-// The clock a transport measures leases, delays and windows on: real time by default, and the
-// check every transport runs on a clock it is given. Owns no state.
+// The clock a transport measures leases, delays and windows on: real time by default, the
+// check every transport runs on a clock it is given, and the check of a lease or delay it is
+// handed. Owns no state.
 
 import type { Clock } from "./transport.ts";
 import { describeValue } from "../_topic.ts";
@@ -28,4 +29,20 @@ export function checkClock(clock: Clock | undefined, action: string): Clock {
     }
   }
   return clock;
+}
+
+/**
+ * Checks a lease or a retry delay handed to a transport: a finite number of ms, from 0 up (NaN
+ * would be stored as NULL or never expire).
+ *
+ * @throws {RangeError} Otherwise.
+ */
+export function checkSpan(value: number, name: string, action: string): void {
+  if (typeof value !== "number" || !(value >= 0) || value === Infinity) {
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be a finite number of milliseconds from 0 up: received ${
+        describeValue(value)
+      }`,
+    );
+  }
 }

@@ -17,7 +17,7 @@ import type {
 } from "../durable/transport.ts";
 import { matchTopic } from "../topic.ts";
 import { onAbort } from "../durable/_abort.ts";
-import { checkClock, REAL_CLOCK } from "../durable/_clock.ts";
+import { checkClock, checkSpan, REAL_CLOCK } from "../durable/_clock.ts";
 import { checkPattern, describeValue } from "../_topic.ts";
 import type { RedisConnection } from "./adapters.ts";
 import {
@@ -575,21 +575,6 @@ class RedisTransport implements Transport {
         return applied;
       },
     };
-  }
-}
-
-/**
- * Checks a lease or a retry delay: a finite number of ms, from 0 up.
- *
- * @throws {RangeError} Otherwise.
- */
-function checkSpan(value: number, name: string, action: string): void {
-  if (typeof value !== "number" || !(value >= 0) || value === Infinity) {
-    throw new RangeError(
-      `Cannot ${action} as '${name}' must be a finite number of milliseconds from 0 up: received ${
-        describeValue(value)
-      }`,
-    );
   }
 }
 

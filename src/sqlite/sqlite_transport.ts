@@ -18,7 +18,7 @@ import type {
 } from "../durable/transport.ts";
 import { matchTopic } from "../topic.ts";
 import { onAbort } from "../durable/_abort.ts";
-import { checkClock } from "../durable/_clock.ts";
+import { checkClock, checkSpan } from "../durable/_clock.ts";
 import { checkPattern, describeValue } from "../_topic.ts";
 import { changes, type Handle, num, rollBack, row, setUp, type SqlValue } from "./_schema.ts";
 import { prepareStatements, type Statements } from "./_statements.ts";
@@ -640,20 +640,6 @@ class SqliteTransport implements Transport {
         return done;
       },
     };
-  }
-}
-
-/**
- * Checks a lease or a retry delay: a finite number of ms, from 0 up. (NaN would be stored as
- * NULL, a lease that never ends.)
- */
-function checkSpan(value: number, name: string, action: string): void {
-  if (typeof value !== "number" || !(value >= 0) || value === Infinity) {
-    throw new RangeError(
-      `Cannot ${action} as '${name}' must be a finite number of milliseconds from 0 up: received ${
-        describeValue(value)
-      }`,
-    );
   }
 }
 
