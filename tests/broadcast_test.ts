@@ -55,6 +55,13 @@ test("broadcast() reaches the plain listeners of every emitter sharing the trans
     'sender cache.user.invalidate {"id":42}',
   ]);
   assert.equal(other.stats().emitted, 1);
+  assert.equal(sender.stats().durable.broadcastsSent, 1);
+  assert.deepEqual(
+    [sender.stats().durable.broadcastsReceived, other.stats().durable.broadcastsReceived],
+    [1, 1],
+  );
+  const text = await other.metrics();
+  assert.match(text, /^soiree_broadcasts_received_total\{transport="memory"\} 1$/m);
   await Promise.all([sender.close(), other.close()]);
 });
 

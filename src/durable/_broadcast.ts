@@ -91,6 +91,7 @@ export class Broadcaster {
     await this.#firstAttempt;
     try {
       await this.#transport.broadcast!(message);
+      this.#counters.broadcastsSent++;
     } catch (error) {
       throw new Error(
         `Cannot ${action} as the ${this.#transport.name} transport failed to send it`,
@@ -112,6 +113,7 @@ export class Broadcaster {
     } catch (error) {
       return this.#report(`dropped broadcast ${describeValue(message?.id)}`, error);
     }
+    this.#counters.broadcastsReceived++;
     void this.#emit(message.topic, payload).then((errors) => {
       for (const error of errors) {
         this.#report(`ran broadcast ${describeValue(message.topic)} and a listener failed`, error);

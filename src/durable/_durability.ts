@@ -119,6 +119,8 @@ export class Durability {
     released: 0,
     leasesLost: 0,
     transportErrors: 0,
+    broadcastsSent: 0,
+    broadcastsReceived: 0,
   };
   readonly #transport: Transport | undefined;
   readonly #codec: Codec;
