@@ -7,7 +7,7 @@
 // on a Map of n keys, a set/delete pair costs O(n) every few calls. So the hot Maps here are
 // never churned: the cache rotates two generations instead of evicting, an invalidated topic
 // is overwritten with `undefined`, and emptied exact entries stay until a sweep rebuilds the
-// map. It never calls a listener, never
+// map (emptied wildcard entries leave the trie but stay in their own map). It never calls a listener, never
 // reports a failure and knows nothing of emissions: dispatch reads the lists it returns.
 
 import type { SoireeEvent } from "./event.ts";
@@ -172,6 +172,10 @@ export class Registry {
   #exact = new Map<string, PatternEntry>();
   /** Entries of `#exact` with no listener left, kept for reuse until a sweep. */
   #emptyExact = 0;
+  /** Wildcard entries by pattern: the trie's, and emptied ones (out of the trie) for reuse. */
+  #wild = new Map<string, PatternEntry>();
+  /** Entries of `#wild` with no listener left (not in the trie), kept until a sweep. */
+  #emptyWild = 0;
   #trie = new PatternTrie<PatternEntry>();
   /** Listeners by custom ID (the user's generator), to refuse duplicates and find them. */
   #byId = new Map<string, Registration>();
@@ -204,20 +208,27 @@ export class Registry {
   ): Registration {
     const custom = this.#idGenerator !== undefined;
     const id = custom ? this.#newId() : undefined;
-    let entry = kind === EXACT ? this.#exact.get(pattern) : this.#trie.get(pattern.split("."));
-    if (entry !== undefined && entry.segments === undefined && entry.list.size === 0) {
-      this.#emptyExact--;
-    } else if (entry === undefined) {
+    let entry = kind === EXACT ? this.#exact.get(pattern) : this.#wild.get(pattern);
+    if (entry === undefined) {
       const segments = kind === EXACT ? undefined : pattern.split(".");
       entry = { registry: this, pattern, segments, list: new ListenerList(), warned: false };
       if (segments === undefined) this.#exact.set(pattern, entry);
-      else this.#trie.set(segments, entry);
+      else {
+        this.#wild.set(pattern, entry);
+        this.#trie.set(segments, entry);
+      }
+    } else if (entry.list.size === 0) {
+      // An emptied entry, kept: in use again.
+      if (entry.segments === undefined) this.#emptyExact--;
+      else {
+        this.#emptyWild--;
+        this.#trie.set(entry.segments, entry);
+      }
     }
     const registration = new Registration(id, entry, fn, this.#seq++, options);
     const { signal } = options;
     if (signal?.aborted) {
       // Subscribed and unsubscribed at once: nothing to store.
-      if (entry.segments === undefined && entry.list.size === 0) this.#emptyExact++;
       this.#dropEntryIfEmpty(entry);
       registration.state |= REMOVED;
       if (options.ownsPool) void options.pool!.close();
@@ -274,7 +285,6 @@ export class Registry {
       this.#indexed--;
       if (this.#idGenerator !== undefined) this.#byId.delete(registration.rawId!);
     }
-    if (entry.segments === undefined && entry.list.size === 0) this.#emptyExact++;
     this.#dropEntryIfEmpty(entry);
     this.#invalidate(entry);
     return true;
@@ -289,7 +299,7 @@ export class Registry {
       const registration = this.#byId.get(id);
       return registration?.pattern === pattern ? registration : undefined;
     }
-    const entry = kind === EXACT ? this.#exact.get(pattern) : this.#trie.get(pattern.split("."));
+    const entry = kind === EXACT ? this.#exact.get(pattern) : this.#wild.get(pattern);
     if (entry === undefined) return undefined;
     return entry.list.find((registration) => registration.rawId === id);
   }
@@ -342,12 +352,12 @@ export class Registry {
 
   /** How many listeners are subscribed to exactly this wildcard pattern. */
   patternCount(pattern: string): number {
-    return this.#trie.get(pattern.split("."))?.list.size ?? 0;
+    return this.#wild.get(pattern)?.list.size ?? 0;
   }
 
   /** Drops every listener at once (close): linear, not one removal at a time. */
   clear(): void {
-    for (const entry of [...this.#exact.values(), ...this.#trie.values()]) {
+    for (const entry of [...this.#exact.values(), ...this.#wild.values()]) {
       for (const registration of entry.list.appendTo([])) {
         registration.state |= REMOVED;
         const extra = registration.extra;
@@ -360,6 +370,8 @@ export class Registry {
     }
     this.#exact = new Map();
     this.#emptyExact = 0;
+    this.#wild = new Map();
+    this.#emptyWild = 0;
     this.#trie = new PatternTrie<PatternEntry>();
     this.#byId = new Map();
     this.#indexed = 0;
@@ -370,7 +382,7 @@ export class Registry {
   /** The workload-class pools of the listeners subscribed now, each once (for metrics). */
   pools(): Set<Pool> {
     const pools = new Set<Pool>();
-    for (const entry of [...this.#exact.values(), ...this.#trie.values()]) {
+    for (const entry of [...this.#exact.values(), ...this.#wild.values()]) {
       for (const registration of entry.list.appendTo([])) {
         if (registration.pool !== undefined) pools.add(registration.pool);
       }
@@ -439,11 +451,16 @@ export class Registry {
     const { segments } = entry;
     if (segments !== undefined) {
       if (this.cache.size + this.#oldCache.size > SCAN_LIMIT) return this.#clearCache();
+      // A pattern that starts with a literal segment matches only topics that start with it:
+      // most cached topics are ruled out without splitting them.
+      const first = segments[0];
+      const prefix = first === "*" || first === "**" ? "" : `${first}.`;
       for (const generation of [this.cache, this.#oldCache]) {
         for (const [topic, list] of generation) {
-          if (list !== undefined && matchSegments(segments, topic.split("."))) {
-            generation.set(topic, undefined);
-          }
+          if (
+            list !== undefined && topic.startsWith(prefix) &&
+            matchSegments(segments, topic.split("."))
+          ) generation.set(topic, undefined);
         }
       }
       return;
@@ -454,27 +471,41 @@ export class Registry {
   }
 
   /**
-   * Drops an emptied wildcard entry from the trie at once. An emptied exact entry stays for
-   * reuse; once emptied ones outnumber the live ones (and SWEEP_AFTER), the map is rebuilt
-   * without them, and when no listener is left at all it is dropped whole.
+   * Once an entry has no listener left: a wildcard one leaves the trie at once (matching never
+   * meets it). Both kinds stay in their map for reuse when subscribed again; once emptied ones
+   * outnumber the live ones (and SWEEP_AFTER), the map is rebuilt without them, and when no
+   * listener is left at all both maps are dropped whole.
    */
   #dropEntryIfEmpty(entry: PatternEntry): void {
     if (entry.list.size > 0) return;
-    if (entry.segments !== undefined) {
-      if (this.#trie.get(entry.segments) === entry) this.#trie.delete(entry.segments);
-      return;
-    }
-    const empty = this.#emptyExact;
+    const { segments } = entry;
+    if (segments !== undefined) {
+      this.#trie.delete(segments);
+      this.#emptyWild++;
+    } else this.#emptyExact++;
     if (this.count === 0) {
       this.#exact = new Map();
       this.#emptyExact = 0;
-    } else if (empty > SWEEP_AFTER && empty > this.#exact.size - empty) {
-      const live = new Map<string, PatternEntry>();
-      for (const [pattern, kept] of this.#exact) if (kept.list.size > 0) live.set(pattern, kept);
-      this.#exact = live;
+      this.#wild = new Map();
+      this.#emptyWild = 0;
+      return;
+    }
+    if (this.#emptyExact > SWEEP_AFTER && this.#emptyExact > this.#exact.size - this.#emptyExact) {
+      this.#exact = liveEntries(this.#exact);
       this.#emptyExact = 0;
     }
+    if (this.#emptyWild > SWEEP_AFTER && this.#emptyWild > this.#wild.size - this.#emptyWild) {
+      this.#wild = liveEntries(this.#wild);
+      this.#emptyWild = 0;
+    }
   }
+}
+
+/** The entries of a map that still have listeners. */
+function liveEntries(entries: Map<string, PatternEntry>): Map<string, PatternEntry> {
+  const live = new Map<string, PatternEntry>();
+  for (const [pattern, entry] of entries) if (entry.list.size > 0) live.set(pattern, entry);
+  return live;
 }
 
 /** How messages name a listener: its ID, its pattern and the topic it was called for. */
