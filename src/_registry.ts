@@ -15,7 +15,7 @@ import type { Subscription } from "./listener.ts";
 import type { EmitterInternals } from "./_internal.ts";
 import type { Pool } from "./pool.ts";
 import { monotonicUlid } from "./ulid.ts";
-import { assertTopic, describeValue, EXACT } from "./_topic.ts";
+import { assertTopic, describeValue, EXACT, splitTopic } from "./_topic.ts";
 import { ListenerList } from "./_listener_list.ts";
 import { matchSegments, PatternTrie } from "./_trie.ts";
 
@@ -55,6 +55,11 @@ interface PatternEntry {
   readonly segments: readonly string[] | undefined;
   /** Insertion ordered, and removal is O(1) however many listeners there are. */
   readonly list: ListenerList<Registration>;
+  /**
+   * The list as a dispatch list (sorted by priority then subscription order), made on demand
+   * and dropped on every change: a topic reached through this entry alone reuses it.
+   */
+  sorted: readonly Registration[] | undefined;
   warned: boolean;
 }
 
@@ -177,6 +182,8 @@ export class Registry {
   /** Entries of `#wild` with no listener left (not in the trie), kept until a sweep. */
   #emptyWild = 0;
   #trie = new PatternTrie<PatternEntry>();
+  /** The entries one `lookup()` matched: reused, and emptied after each. */
+  readonly #matched: PatternEntry[] = [];
   /** Listeners by custom ID (the user's generator), to refuse duplicates and find them. */
   #byId = new Map<string, Registration>();
   /** Live listeners whose ID was read or given: for leak tests. */
@@ -210,8 +217,15 @@ export class Registry {
     const id = custom ? this.#newId() : undefined;
     let entry = kind === EXACT ? this.#exact.get(pattern) : this.#wild.get(pattern);
     if (entry === undefined) {
-      const segments = kind === EXACT ? undefined : pattern.split(".");
-      entry = { registry: this, pattern, segments, list: new ListenerList(), warned: false };
+      const segments = kind === EXACT ? undefined : splitTopic(pattern);
+      entry = {
+        registry: this,
+        pattern,
+        segments,
+        list: new ListenerList(),
+        sorted: undefined,
+        warned: false,
+      };
       if (segments === undefined) this.#exact.set(pattern, entry);
       else {
         this.#wild.set(pattern, entry);
@@ -235,6 +249,7 @@ export class Registry {
       return registration;
     }
     entry.list.add(registration);
+    entry.sorted = undefined;
     this.count++;
     if (id !== undefined) {
       this.#byId.set(id, registration);
@@ -280,6 +295,7 @@ export class Registry {
     }
     const { entry } = registration;
     entry.list.delete(registration);
+    entry.sorted = undefined;
     this.count--;
     if (registration.indexed) {
       this.#indexed--;
@@ -323,20 +339,25 @@ export class Registry {
       return old;
     }
     assertTopic(topic, action);
-    const exact = this.#exact.get(topic)?.list;
-    let list: Registration[] | readonly Registration[];
-    if (this.#trie.size === 0) {
-      list = exact === undefined || exact.size === 0 ? EMPTY : exact.appendTo([]);
-    } else {
-      const entries = this.#trie.match(topic.split("."), []);
-      if ((exact === undefined || exact.size === 0) && entries.length === 0) list = EMPTY;
+    let exact = this.#exact.get(topic);
+    if (exact !== undefined && exact.list.size === 0) exact = undefined;
+    let list: readonly Registration[];
+    if (this.#trie.size === 0) list = exact === undefined ? EMPTY : sortedList(exact);
+    else {
+      const entries = this.#matched;
+      this.#trie.match(splitTopic(topic), entries);
+      const count = entries.length;
+      if (count === 0) list = exact === undefined ? EMPTY : sortedList(exact);
+      else if (count === 1 && exact === undefined) list = sortedList(entries[0]);
       else {
-        const merged: Registration[] = exact === undefined ? [] : exact.appendTo([]);
-        for (const entry of entries) entry.list.appendTo(merged);
+        // Lists of several entries: merged, then sorted.
+        const merged: Registration[] = exact === undefined ? [] : exact.list.appendTo([]);
+        for (let i = 0; i < count; i++) entries[i].list.appendTo(merged);
+        if (merged.length > 1) merged.sort(byPriorityThenSeq);
         list = merged;
       }
+      entries.length = 0;
     }
-    if (list.length > 1) (list as Registration[]).sort(byPriorityThenSeq);
     this.#cacheSet(topic, list);
     return list;
   }
@@ -367,6 +388,7 @@ export class Registry {
         }
       }
       entry.list.clear();
+      entry.sorted = undefined;
     }
     this.#exact = new Map();
     this.#emptyExact = 0;
@@ -459,7 +481,7 @@ export class Registry {
         for (const [topic, list] of generation) {
           if (
             list !== undefined && topic.startsWith(prefix) &&
-            matchSegments(segments, topic.split("."))
+            matchSegments(segments, splitTopic(topic))
           ) generation.set(topic, undefined);
         }
       }
@@ -513,6 +535,17 @@ export function describeListener(registration: Registration, topic: string): str
   return `Listener ${registration.id} of ${describeValue(registration.pattern)} on ${
     describeValue(topic)
   }`;
+}
+
+/** An entry's dispatch list, made once per change of the entry (shared by the topics it reaches). */
+function sortedList(entry: PatternEntry): readonly Registration[] {
+  let sorted = entry.sorted;
+  if (sorted === undefined) {
+    const list = entry.list.appendTo([]);
+    if (list.length > 1) list.sort(byPriorityThenSeq);
+    entry.sorted = sorted = list;
+  }
+  return sorted;
 }
 
 function byPriorityThenSeq(a: Registration, b: Registration): number {
