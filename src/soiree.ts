@@ -114,7 +114,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * @throws {RangeError} When `maxListeners` is not a non-negative integer.
    */
   constructor(options: SoireeOptions = {}) {
-    const { errorHandler, panicHandler, idGenerator, maxListeners, transport, codec, ...rest } =
+    const { errorHandler, panicHandler, idGenerator, maxListeners, durable, ...rest } =
       readEmitterOptions(options);
     this.#concurrent = rest.concurrent;
     this.#ownsPool = rest.ownsPool;
@@ -128,7 +128,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
       this.#pool,
       idGenerator,
     );
-    this.#durability = new Durability(transport, codec, this.#failure, this.#lifecycle);
+    this.#durability = new Durability(durable, this.#failure, this.#lifecycle);
     this.#waitHost = {
       lifecycle: this.#lifecycle,
       subscribe: (pattern, listener, priority) => this.on(pattern, listener, { priority }),

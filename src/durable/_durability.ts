@@ -24,6 +24,10 @@ import { describeValue } from "../_topic.ts";
 import { Consumer, type ConsumerHost } from "./_consumer.ts";
 import { checkRetry } from "./_retry.ts";
 import type { ListenerMetrics } from "./_listener_metrics.ts";
+import type { Span, Tracer } from "../tracing.ts";
+import { jsonCodec } from "./codec.ts";
+import { checkSource, DEFAULT_SOURCE, Envelope } from "./_envelope.ts";
+import { carrierOf, checkTracer, endSpan, Tracing } from "../_tracing.ts";
 
 /** What `Soiree.metrics()` reads of the durable side. */
 export interface DurableScrape {
@@ -104,6 +108,28 @@ export function checkCodec(value: unknown, action: string): Codec | undefined {
   return codec as Codec;
 }
 
+/** The emitter's options for its durable side, checked, with their defaults. */
+export interface DurableSetup {
+  readonly transport: Transport | undefined;
+  readonly codec: Codec;
+  /** The CloudEvents `source` of stored events. */
+  readonly source: string;
+  readonly tracer: Tracer | undefined;
+}
+
+/** Checks the `transport`, `codec`, `source` and `tracer` options of `new Soiree()`. */
+export function checkDurableSetup(
+  options: { transport?: unknown; codec?: unknown; source?: unknown; tracer?: unknown },
+  action: string,
+): DurableSetup {
+  return {
+    transport: checkTransport(options.transport, action),
+    codec: checkCodec(options.codec, action) ?? jsonCodec,
+    source: checkSource(options.source, action) ?? DEFAULT_SOURCE,
+    tracer: checkTracer(options.tracer, action),
+  };
+}
+
 /** An emitter's durable side. */
 export class Durability {
   readonly counters: DurableStats = {
@@ -119,7 +145,9 @@ export class Durability {
     transportErrors: 0,
   };
   readonly #transport: Transport | undefined;
-  readonly #codec: Codec;
+  /** Writes and reads the stored CloudEvents documents. */
+  readonly #envelope: Envelope;
+  readonly #tracing: Tracing | undefined;
   readonly #host: ConsumerHost | undefined;
   readonly #lifecycle: Lifecycle;
   readonly #consumers = new Map<string, { consumer: Consumer; ownsPool: boolean }>();
@@ -131,17 +159,18 @@ export class Durability {
   readonly #registering = new Set<Promise<void>>();
 
   constructor(
-    transport: Transport | undefined,
-    codec: Codec,
+    { transport, codec, source, tracer }: DurableSetup,
     failure: FailurePath,
     lifecycle: Lifecycle,
   ) {
     this.#transport = transport;
-    this.#codec = codec;
+    this.#envelope = new Envelope(source, codec);
+    this.#tracing = tracer && transport && new Tracing(tracer, transport.name);
     this.#lifecycle = lifecycle;
     this.#host = transport === undefined ? undefined : {
       transport,
-      codec,
+      envelope: this.#envelope,
+      tracing: this.#tracing,
       failure,
       lifecycle,
       counters: this.counters,
@@ -259,29 +288,30 @@ export class Durability {
       );
     }
     const dedupeWindow = checkDuration(options?.dedupeWindow, "dedupeWindow", action) ?? DAY;
-    let data: string;
+    let text: string;
     try {
-      data = this.#codec.encode(payload);
-      if (typeof data !== "string") {
-        throw new TypeError(`the codec returned ${describeValue(data)} instead of a string`);
-      }
+      text = this.#envelope.encode(payload);
     } catch (error) {
       throw new TypeError(
-        `Cannot ${action} as its payload cannot be encoded with ${this.#codec.contentType}: ${
+        `Cannot ${action} as its payload cannot be encoded with ${this.#envelope.contentType}: ${
           error instanceof Error ? error.message : String(error)
         }`,
         { cause: error },
       );
     }
+    const id = eventId();
+    const publishedAt = Date.now();
+    const span = this.#tracing?.publish(topic, id);
     const message = {
-      id: eventId(),
+      id,
       topic,
-      data,
-      publishedAt: Date.now(),
+      // The whole CloudEvents document, the codec's text inside (see _envelope.ts).
+      data: this.#envelope.wrap(id, topic, text, publishedAt, key, span && carrierOf(span)),
+      publishedAt,
       idempotencyKey: key,
       dedupeWindow: dedupeWindow === Infinity ? Number.MAX_SAFE_INTEGER : dedupeWindow,
     };
-    const stored = this.#store(transport, message);
+    const stored = this.#store(transport, message, span);
     this.#track(stored);
     return stored;
   }
@@ -289,6 +319,7 @@ export class Durability {
   async #store(
     transport: Transport,
     message: Parameters<Transport["publish"]>[0],
+    span: Span | undefined,
   ): Promise<PublishReceipt> {
     // A durable listener registered in this process before this call gets this event.
     if (this.#registering.size > 0) await Promise.all(this.#registering);
@@ -296,7 +327,13 @@ export class Durability {
     try {
       receipt = await transport.publish(message);
     } catch (error) {
-      throw new PublishError(message.topic, transport.name, error);
+      const failure = new PublishError(message.topic, transport.name, error);
+      if (span !== undefined) endSpan(span, true, failure);
+      throw failure;
+    }
+    if (span !== undefined) {
+      if (receipt.duplicate) span.setAttribute("messaging.soiree.duplicate", true);
+      endSpan(span, false);
     }
     if (receipt.duplicate) this.counters.duplicates++;
     else this.counters.published++;
@@ -316,7 +353,7 @@ export class Durability {
     return stored.map(({ message, attempts, error, deadAt }) => {
       let payload: unknown;
       try {
-        payload = this.#codec.decode(message.data);
+        payload = this.#envelope.read(message.data).payload;
       } catch {
         payload = undefined;
       }
