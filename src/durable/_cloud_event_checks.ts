@@ -32,9 +32,15 @@ export function isJsonContentType(contentType: string | undefined): boolean {
     JSON_TYPE.test(contentType);
 }
 
-/** Whether `value` is an RFC 3339 timestamp of a real date. */
+/** Whether `value` is an RFC 3339 timestamp of a real date (no February 30). */
 export function isTimestamp(value: string): boolean {
-  return RFC_3339.test(value) && !Number.isNaN(Date.parse(value.toUpperCase()));
+  if (!RFC_3339.test(value)) return false;
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  const last = new Date(0);
+  last.setUTCFullYear(year, month, 0); // day 0 of the next month: the last of this one
+  return day <= last.getUTCDate();
 }
 
 function fail(action: string, name: string, expected: string, value: unknown): never {
