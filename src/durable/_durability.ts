@@ -1,4 +1,5 @@
-// An emitter's durable side: its transport and codec, the consumers of its durable listeners
+// An emitter's durable side: its transport, its envelope (the stored CloudEvents document,
+// codec inside) and its spans, the consumers of its durable listeners
 // (one per durable name), `publish()`, dead letters and redrive, the durable counters (and what
 // `metrics()` reads of this side), and the order of a close (stop fetching → the lifecycle
 // drains the runs → release → close the transport). Checks the durable options of `on()` and `publish()`. Never touches in-process
