@@ -31,6 +31,8 @@ import type { Lifecycle } from "./_lifecycle.ts";
 import { describeValue } from "./_topic.ts";
 import { Priority } from "./priority.ts";
 import { checkDurableSetup, type DurableSetup } from "./durable/_durability.ts";
+import { checkTraceEmit } from "./_emit_spans.ts";
+import type { Tracer } from "./tracing.ts";
 
 /** The emitter's options, checked, with their defaults. */
 export interface EmitterSetup {
@@ -43,6 +45,8 @@ export interface EmitterSetup {
   readonly concurrent: boolean;
   /** The transport, codec, CloudEvents source and tracer. */
   readonly durable: DurableSetup;
+  /** The tracer of emission spans: set only with `traceEmit: true`. */
+  readonly emitTracer: Tracer | undefined;
 }
 
 /** Checks the options of `new Soiree()`; makes the emitter's own pool if they ask for one. */
@@ -51,6 +55,7 @@ export function readEmitterOptions(options: SoireeOptions): EmitterSetup {
   assertOptionsObject(options, action);
   const { errorHandler, panicHandler, idGenerator, maxListeners = 100, pool, dispatch } = options;
   const durable = checkDurableSetup(options, action);
+  const traceEmit = checkTraceEmit(options.traceEmit, durable.tracer, action);
   assertFunction(errorHandler, "errorHandler", action);
   assertFunction(panicHandler, "panicHandler", action);
   assertFunction(idGenerator, "idGenerator", action);
@@ -67,6 +72,7 @@ export function readEmitterOptions(options: SoireeOptions): EmitterSetup {
     ownsPool,
     concurrent,
     durable,
+    emitTracer: traceEmit ? durable.tracer : undefined,
   };
 }
 

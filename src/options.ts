@@ -187,6 +187,17 @@ export interface SoireeOptions {
    * @default {none: no spans, and nothing on any path costs more}
    */
   tracer?: Tracer;
+  /**
+   * Also traces in-process emissions (needs `tracer`): each `emit()` and `emitSync()` that has
+   * listeners runs in an INTERNAL span `emit <topic>`, ended when the emission is over, with
+   * status ERROR (the first error's message, up to 8 errors recorded) when it reports errors.
+   * Off by default: emissions are the hot path, often far more numerous than publishes. Spans
+   * that listeners start are not its children (that takes the OpenTelemetry context API, which
+   * Soiree does not import).
+   *
+   * @default {false}
+   */
+  traceEmit?: boolean;
 }
 
 /**

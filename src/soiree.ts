@@ -24,7 +24,8 @@ import { ListenerNotFoundError } from "./errors.ts";
 import type { Pool } from "./pool.ts";
 import { assertOptionsObject } from "./_checks.ts";
 import { definePrintout, emitterPrintout } from "./_describe.ts";
-import { Dispatcher } from "./_dispatch.ts";
+import type { Dispatcher } from "./_dispatch.ts";
+import { makeDispatcher } from "./_emit_spans.ts";
 import { emitAsync } from "./_emission.ts";
 import { FailurePath } from "./_failure.ts";
 import { emitterAccess } from "./_internal.ts";
@@ -114,20 +115,15 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * @throws {RangeError} When `maxListeners` is not a non-negative integer.
    */
   constructor(options: SoireeOptions = {}) {
-    const { errorHandler, panicHandler, idGenerator, maxListeners, durable, ...rest } =
-      readEmitterOptions(options);
+    const { errorHandler, panicHandler, maxListeners, durable, ...rest } = readEmitterOptions(
+      options,
+    );
     this.#concurrent = rest.concurrent;
     this.#ownsPool = rest.ownsPool;
     this.#pool = rest.pool;
-    this.#registry = new Registry(idGenerator, maxListeners);
+    this.#registry = new Registry(rest.idGenerator, maxListeners);
     this.#failure = new FailurePath(errorHandler, panicHandler);
-    this.#dispatcher = new Dispatcher(
-      this.#registry,
-      this.#failure,
-      this.#lifecycle,
-      this.#pool,
-      idGenerator,
-    );
+    this.#dispatcher = makeDispatcher(this.#registry, this.#failure, this.#lifecycle, rest);
     this.#durability = new Durability(durable, this.#failure, this.#lifecycle);
     this.#waitHost = {
       lifecycle: this.#lifecycle,

@@ -1,7 +1,7 @@
 // A real OpenTelemetry SDK for the tracing tests: a tracer whose finished spans land in an
 // in-memory exporter, and the spans as plain JSON (what a child process prints).
 
-import { type Tracer } from "@opentelemetry/api";
+import type { Tracer } from "@opentelemetry/api";
 import {
   BasicTracerProvider,
   InMemorySpanExporter,

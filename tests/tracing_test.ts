@@ -237,6 +237,56 @@ test("new Soiree() refuses a tracer without startSpan(), naming the option", () 
   }
 });
 
+test("with traceEmit, emit() and emitSync() run in INTERNAL spans 'emit <topic>', ERROR when they report errors", async () => {
+  const { tracer, spans } = memoryTracer();
+  const soiree = new Soiree({
+    tracer,
+    traceEmit: true,
+    errorHandler: (_event, error) => error as Error,
+  });
+  soiree.on("user.created", () => {});
+  soiree.on("user.deleted", () => new TypeError("audit log offline"));
+  assert.deepEqual(await soiree.emit("user.created", 1), []);
+  assert.equal(soiree.emitSync("user.deleted", 2).length, 1);
+  assert.equal(soiree.emitSync("nobody.listens", 3).length, 0);
+  await soiree.close();
+  const created = only(spans(), "emit user.created");
+  assert.equal(created.kind, SpanKind.INTERNAL);
+  assert.deepEqual(created.attributes, {
+    "messaging.system": "soiree",
+    "messaging.operation.name": "emit",
+    "messaging.destination.name": "user.created",
+  });
+  assert.equal(created.status.code, SpanStatusCode.UNSET);
+  const deleted = only(spans(), "emit user.deleted");
+  assert.deepEqual(deleted.status, { code: SpanStatusCode.ERROR, message: "audit log offline" });
+  assert.equal(deleted.attributes["messaging.soiree.errors"], 1);
+  assert.equal(deleted.attributes["error.type"], "TypeError");
+  assert.deepEqual(deleted.events, ["exception"]);
+  assert.equal(spans().length, 2, "an emission without listeners has no span");
+});
+
+test("without traceEmit, a tracer traces no emission", async () => {
+  const { tracer, spans } = memoryTracer();
+  const soiree = new Soiree({ tracer });
+  soiree.on("a", () => {});
+  soiree.emitSync("a");
+  await soiree.emit("a");
+  await soiree.close();
+  assert.deepEqual(spans(), []);
+});
+
+test("new Soiree() refuses traceEmit without a tracer, or that is not a boolean", () => {
+  assert.throws(
+    () => new Soiree({ traceEmit: true }),
+    /Cannot create the emitter as 'traceEmit' needs a 'tracer' to start spans with/,
+  );
+  assert.throws(
+    () => new Soiree({ tracer: memoryTracer().tracer, traceEmit: "yes" as never }),
+    /Cannot create the emitter as 'traceEmit' must be a boolean: received "yes"/,
+  );
+});
+
 /** The command line that runs `script` in a new process of this runtime. */
 function command(script: string): [string, string[]] {
   const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
