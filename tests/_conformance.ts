@@ -546,22 +546,28 @@ export function conformance(label: string, setup: FixtureFactory): void {
   );
 
   for (
-    const [what, data, error] of [
-      ["is not JSON", "{not json", /Cannot read the stored event as it is not a CloudEvents JSON/],
+    const [title, data, error] of [
       [
-        "is not a CloudEvents document",
+        name("a stored event that is not JSON is dead-lettered with an error saying so"),
+        "{not json",
+        /Cannot read the stored event as it is not a CloudEvents JSON/,
+      ],
+      [
+        name(
+          "a stored event that is not a CloudEvents document is dead-lettered naming the member",
+        ),
         '{"specversion":"1.0","id":"01JD0000000000000000000001","type":"order.bad"}',
         /Cannot read the stored event as 'source' must be a non-empty string: received undefined/,
       ],
       [
-        "has data that no longer decodes",
+        name("a stored event whose data no longer decodes is dead-lettered with the error"),
         '{"specversion":"1.0","id":"01JD0000000000000000000001","source":"x","type":"order.bad","datacontenttype":"text/plain","data":"{not json"}',
         /Cannot decode the stored data: /,
       ],
     ] as const
   ) {
     test(
-      name(`a stored event that ${what} is dead-lettered with an error saying so`),
+      title,
       withStore(undefined, async ({ make, open }) => {
         const panics: unknown[] = [];
         const decoding = await make({ panicHandler: (value) => void panics.push(value) });
