@@ -16,6 +16,7 @@ import {
   toCloudEvent,
   type Transport,
 } from "../mod.ts";
+import { rfc3339 } from "../src/durable/_envelope.ts";
 import { deferred, within } from "./_util.ts";
 
 const LONG = 30_000;
@@ -213,6 +214,19 @@ test("toCloudEvent() refuses what is not a Soiree event, and a bad source", () =
   assert.throws(
     () => toCloudEvent(new SoireeEvent("a", 1), { source: "" }),
     /Cannot make a CloudEvent as 'source' must be a non-empty string: received ""/,
+  );
+});
+
+test("the stored time is toISOString() of the publish time, for every time of years 0 to 9999", () => {
+  const ms = fc.integer({ min: -62_167_219_200_000, max: 253_402_300_799_999 });
+  fc.assert(
+    fc.property(ms, fc.integer({ min: 0, max: 2_000 }), (time, later) => {
+      // The second call may reuse the text up to the second of the first.
+      for (const at of [time, Math.min(time + later, 253_402_300_799_999)]) {
+        assert.equal(rfc3339(at), new Date(at).toISOString());
+      }
+    }),
+    { numRuns: 2_000 },
   );
 });
 

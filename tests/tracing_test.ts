@@ -151,6 +151,32 @@ test("each failed attempt ends its span with status ERROR and the exception reco
   );
 });
 
+test("a delivery whose data does not decode ends its span, under the publish span, with status ERROR", async () => {
+  const { tracer, spans } = memoryTracer();
+  const panicked = deferred<void>();
+  const soiree = new Soiree({
+    transport: memoryTransport(),
+    tracer,
+    panicHandler: () => panicked.resolve(),
+    codec: {
+      contentType: "application/json",
+      encode: JSON.stringify,
+      decode: () => {
+        throw new SyntaxError("schema 3 payloads are not read here");
+      },
+    },
+  });
+  soiree.on("order.paid", () => {}, { durable: "invoice" });
+  await soiree.publish("order.paid", 1);
+  await within(panicked.promise, LONG, "the dead letter");
+  await soiree.close();
+  const publish = only(spans(), "publish order.paid");
+  const process = only(spans(), "process invoice");
+  assert.equal(process.parentSpanId, publish.spanId);
+  assert.equal(process.status.code, SpanStatusCode.ERROR);
+  assert.match(process.status.message!, /Cannot decode the stored data: schema 3 payloads/);
+});
+
 test("a publish the transport refuses ends its span with status ERROR", async () => {
   const { tracer, spans } = memoryTracer();
   const inner = memoryTransport();

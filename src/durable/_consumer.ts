@@ -16,7 +16,7 @@ import { startTimer, timeoutError } from "../_timer.ts";
 import { describeError, retryDelay, type RetryPolicy } from "./_retry.ts";
 import { brokerOf, type SlotBroker, type SlotTaker } from "./_slots.ts";
 import { ListenerMetrics } from "./_listener_metrics.ts";
-import { deliveredFrom, type Envelope, type ReadEvent } from "./_envelope.ts";
+import { deliveredFrom, type Envelope } from "./_envelope.ts";
 import { endSpan, parentOf, type Tracing } from "../_tracing.ts";
 import type { Span } from "../tracing.ts";
 
@@ -345,27 +345,30 @@ export class Consumer implements SlotTaker {
       );
     };
     try {
-      let read: ReadEvent;
-      try {
-        read = envelope.read(message.data);
-      } catch (error) {
-        span = tracing?.process(spec.name, message.topic, message.id, attempt, parentOf());
+      const unreadable = (error: unknown): void => {
         this.#host.failure.panic(
           new Error(
             `The durable listener "${spec.name}" dead-lettered event ${message.id} as its stored document cannot be read`,
             { cause: error },
           ),
         );
-        return settle(error, false);
+        settle(error, false);
+      };
+      let attributes: Readonly<Record<string, unknown>>;
+      try {
+        attributes = envelope.parse(message.data);
+      } catch (error) {
+        span = tracing?.process(spec.name, message.topic, message.id, attempt, parentOf());
+        return unreadable(error);
       }
-      const { attributes, payload } = read;
-      span = tracing?.process(
-        spec.name,
-        message.topic,
-        message.id,
-        attempt,
-        parentOf(attributes.traceparent, attributes.tracestate),
-      );
+      const parent = parentOf(attributes.traceparent, attributes.tracestate);
+      span = tracing?.process(spec.name, message.topic, message.id, attempt, parent);
+      let payload: unknown;
+      try {
+        payload = envelope.payload(attributes);
+      } catch (error) {
+        return unreadable(error);
+      }
       stopTimers = this.#timers(delivery, () => {
         counters.leasesLost++;
         const lost = new Error(

@@ -354,7 +354,7 @@ export class Durability {
     return stored.map(({ message, attempts, error, deadAt }) => {
       let payload: unknown;
       try {
-        payload = this.#envelope.read(message.data).payload;
+        payload = this.#envelope.payload(this.#envelope.parse(message.data));
       } catch {
         payload = undefined;
       }

@@ -16,6 +16,63 @@ export const DEFAULT_SOURCE = "soiree";
 /** The extension attribute that carries `publish()`'s idempotency key. */
 export const KEY_EXTENSION = "idempotencykey";
 
+/**
+ * `JSON.stringify(value)` for a string, without its cost (about as much as the rest of the
+ * envelope) when nothing in it needs escaping, as in a ULID or a topic.
+ */
+function quote(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
+      return JSON.stringify(value);
+    }
+  }
+  return `"${value}"`;
+}
+
+/** Two digits. */
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/** The second {@linkcode rfc3339} formatted last, and its text up to the fraction. */
+let cachedSecond = NaN;
+let cachedPrefix = "";
+
+/**
+ * `new Date(ms).toISOString()` for years 0 to 9999 (`2026-12-01T07:30:00.000Z`), in plain
+ * arithmetic, the text up to the second kept from the call before: `toISOString()` costs more
+ * than the rest of a publish (1.7 µs on V8 on a loaded machine here, against 0.1 µs). Days to a
+ * civil date as in Howard Hinnant's `civil_from_days`.
+ */
+export function rfc3339(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  const millis = ms - second * 1000;
+  const fraction = millis < 10 ? `00${millis}Z` : millis < 100 ? `0${millis}Z` : `${millis}Z`;
+  if (second === cachedSecond) return cachedPrefix + fraction;
+  const days = Math.floor(second / 86_400);
+  let rest = second - days * 86_400;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const hours = Math.floor(rest / 3600);
+  rest -= hours * 3600;
+  const minutes = Math.floor(rest / 60);
+  cachedSecond = second;
+  cachedPrefix = `${String(year).padStart(4, "0")}-${pad2(month)}-${pad2(day)}T${pad2(hours)}:${
+    pad2(minutes)
+  }:${pad2(rest - minutes * 60)}.`;
+  return cachedPrefix + fraction;
+}
+
 /** The document each delivered event came from, for `toCloudEvent()`. */
 export const deliveredFrom: WeakMap<object, Readonly<Record<string, unknown>>> = new WeakMap();
 
@@ -30,12 +87,6 @@ export function checkSource(value: unknown, action: string): string | undefined 
     );
   }
   return value;
-}
-
-/** A delivery's document, read: its attributes and its decoded payload. */
-export interface ReadEvent {
-  readonly attributes: Readonly<Record<string, unknown>>;
-  readonly payload: unknown;
 }
 
 /** How one emitter writes and reads its stored events. */
@@ -94,29 +145,26 @@ export class Envelope {
     key: string | undefined,
     trace: Carrier | undefined,
   ): string {
-    let document = `{"specversion":"1.0","id":${JSON.stringify(id)}${this.#source}${
-      JSON.stringify(topic)
-    },"time":"${new Date(publishedAt).toISOString()}"${this.#contentType}`;
+    let document = `{"specversion":"1.0","id":${quote(id)}${this.#source}${quote(topic)},"time":"${
+      rfc3339(publishedAt)
+    }"${this.#contentType}`;
     if (trace?.traceparent !== undefined) {
       document += `,"traceparent":"${trace.traceparent}"`;
       if (trace.tracestate !== undefined) {
         document += `,"tracestate":${JSON.stringify(trace.tracestate)}`;
       }
     }
-    if (key !== undefined) document += `,"${KEY_EXTENSION}":${JSON.stringify(key)}`;
+    if (key !== undefined) document += `,"${KEY_EXTENSION}":${quote(key)}`;
     if (!this.#json) return `${document},"data":${JSON.stringify(text)}}`;
     return text === "" ? `${document}}` : `${document},"data":${text}}`;
   }
 
   /**
-   * Reads a stored document: its attributes, and its `data` decoded with the codec (`data`
-   * of a JSON content type is handed to the codec as JSON text, a string as is, `data_base64`
-   * as its UTF-8 text, no data as `""`).
+   * Reads a stored document's attributes: parses and checks it.
    *
-   * @throws {TypeError} `Cannot read the stored event as …` naming the bad member, or
-   * `Cannot decode the stored data: …` with the codec's error as `cause`.
+   * @throws {TypeError} `Cannot read the stored event as …`, naming the bad member.
    */
-  read(stored: string): ReadEvent {
+  parse(stored: string): Readonly<Record<string, unknown>> {
     let parsed: unknown;
     try {
       parsed = JSON.parse(stored);
@@ -128,16 +176,26 @@ export class Envelope {
         { cause: error },
       );
     }
-    const attributes = checkCloudEvent(parsed, "read the stored event");
+    return checkCloudEvent(parsed, "read the stored event");
+  }
+
+  /**
+   * Decodes a parsed document's payload with the codec: `data` of a JSON content type is handed
+   * to the codec as JSON text (the parsed value itself for `jsonCodec`), a string as is,
+   * `data_base64` as its UTF-8 text, no data as `""`.
+   *
+   * @throws {TypeError} `Cannot decode the stored data: …`, the codec's error as `cause`.
+   */
+  payload(attributes: Readonly<Record<string, unknown>>): unknown {
     const data = attributes.data;
     try {
       if (typeof attributes.data_base64 === "string") {
         const bytes = Uint8Array.from(atob(attributes.data_base64), (c) => c.charCodeAt(0));
-        return { attributes, payload: this.#codec.decode(new TextDecoder().decode(bytes)) };
+        return this.#codec.decode(new TextDecoder().decode(bytes));
       }
-      if (data === undefined) return { attributes, payload: this.#codec.decode("") };
+      if (data === undefined) return this.#codec.decode("");
       const json = isJsonContentType(attributes.datacontenttype as string | undefined);
-      if (json && this.#codec === jsonCodec) return { attributes, payload: data };
+      if (json && this.#codec === jsonCodec) return data;
       if (!json && typeof data !== "string") {
         throw new TypeError(
           `'data' must be a string for datacontenttype ${
@@ -145,8 +203,7 @@ export class Envelope {
           }: received ${describeValue(data)}`,
         );
       }
-      const text = json ? JSON.stringify(data) : data as string;
-      return { attributes, payload: this.#codec.decode(text) };
+      return this.#codec.decode(json ? JSON.stringify(data) : data as string);
     } catch (error) {
       throw new TypeError(
         `Cannot decode the stored data: ${error instanceof Error ? error.message : String(error)}`,
