@@ -3,11 +3,12 @@
 // counters, promises; without a tracer, and with a tracer of the real OpenTelemetry SDK whose
 // provider has no span processor (spans are made, sampled and ended, then dropped). Then
 // `emitSync()` and `emit()` to one listener: without a tracer, with a tracer but `traceEmit`
-// off (the same path), and with `traceEmit: true`.
+// off (the same path), and with `traceEmit: true`. A tracer that returns one constant span
+// shows what Soiree adds around the SDK's own cost.
 //
 // Each iteration is OPS calls (µs per iteration read as ns per call), ASYNC_OPS for `emit()`.
 
-import { Soiree, type SoireeEvent, type Transport } from "@x/soiree";
+import { Soiree, type SoireeEvent, type Span, type Tracer, type Transport } from "@x/soiree";
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
 import { ASYNC_OPS, bench, OPS, sink, warmUp } from "./_peers.ts";
 
@@ -27,10 +28,24 @@ function nullTransport(): Transport {
 }
 
 const tracer = new BasicTracerProvider().getTracer("bench");
+/** A tracer that makes no span (one constant object): what Soiree itself adds around spans. */
+const SPAN: Span = {
+  spanContext: () => ({
+    traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    spanId: "00f067aa0ba902b7",
+    traceFlags: 1,
+  }),
+  setAttribute: () => SPAN,
+  setStatus: () => SPAN,
+  recordException: () => {},
+  end: () => {},
+};
+const constant: Tracer = { startSpan: () => SPAN };
 const PAYLOAD = { id: 8812, email: "ada@example.com", lines: [1, 2, 3] };
 
 const plain = new Soiree({ transport: nullTransport() });
 const traced = new Soiree({ transport: nullTransport(), tracer });
+const constantTraced = new Soiree({ transport: nullTransport(), tracer: constant });
 
 bench({
   name: "publish, no tracer",
@@ -53,11 +68,22 @@ bench({
   },
 });
 
+bench({
+  name: "publish, constant-span tracer",
+  group: "publish (null transport)",
+  async fn() {
+    for (let i = 0; i < OPS; i++) {
+      sink.value += (await constantTraced.publish("order.paid", PAYLOAD)).id.length;
+    }
+  },
+});
+
 const listener = (event: SoireeEvent): void => void (sink.value += event.payload as number);
 const emitters = {
   "no tracer": new Soiree(),
   "tracer, traceEmit off": new Soiree({ tracer }),
   "traceEmit (SDK, no processor)": new Soiree({ tracer, traceEmit: true }),
+  "traceEmit (constant-span tracer)": new Soiree({ tracer: constant, traceEmit: true }),
 };
 for (const soiree of Object.values(emitters)) soiree.on("a", listener);
 
