@@ -6,7 +6,8 @@
 
 import type { CloseOptions, SoireeOptions, SoireeStats } from "./options.ts";
 import type { Pool } from "./pool.ts";
-import { Dispatcher } from "./_dispatch.ts";
+import type { Dispatcher } from "./_dispatch.ts";
+import { makeDispatcher } from "./_emit_spans.ts";
 import { emitAsync } from "./_emission.ts";
 import { FailurePath } from "./_failure.ts";
 import { Lifecycle } from "./_lifecycle.ts";
@@ -42,17 +43,18 @@ export function assembleParts(
   options: SoireeOptions,
   subscribe: WaitHost["subscribe"],
 ): EmitterParts {
-  const { errorHandler, panicHandler, idGenerator, maxListeners, transport, codec, ...rest } =
-    readEmitterOptions(options);
+  const { errorHandler, panicHandler, maxListeners, durable, ...rest } = readEmitterOptions(
+    options,
+  );
   const { pool, concurrent } = rest;
   const lifecycle = new Lifecycle();
-  const registry = new Registry(idGenerator, maxListeners);
+  const registry = new Registry(rest.idGenerator, maxListeners);
   const failure = new FailurePath(errorHandler, panicHandler);
-  const dispatcher = new Dispatcher(registry, failure, lifecycle, pool, idGenerator);
+  const dispatcher = makeDispatcher(registry, failure, lifecycle, rest);
   // A broadcast received runs as an emit() here.
   const emit = (topic: string, payload: unknown) =>
     emitAsync(dispatcher, topic, payload, undefined, undefined, concurrent);
-  const durability = new Durability(transport, codec, failure, lifecycle, emit);
+  const durability = new Durability(durable, failure, lifecycle, emit);
   const ownPool = rest.ownsPool ? pool : undefined;
   const waitHost = { lifecycle, subscribe };
   return {

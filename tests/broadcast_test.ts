@@ -173,7 +173,7 @@ test("a broadcast that does not decode is reported to the panic handler with its
   deliver({ id: "01JD", topic: "a", data: "{not json", publishedAt: 0 });
   const panic = await panicked.promise as Error;
   assert.match(panic.message, /dropped broadcast "01JD"/);
-  assert.ok(panic.cause instanceof SyntaxError);
+  assert.match((panic.cause as Error).message, /not a CloudEvents JSON document/);
   assert.equal(received, 0);
   await soiree.close();
 });

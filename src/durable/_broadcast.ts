@@ -5,13 +5,12 @@
 // not decode, listener failures nobody awaits, the transport's receiving errors) to the panic
 // handler, and stops first when the emitter closes. At most once: nothing is stored.
 
-import type { Codec } from "./codec.ts";
 import type { DurableStats } from "./durable_options.ts";
 import type { StoredMessage, Transport } from "./transport.ts";
 import type { FailurePath } from "../_failure.ts";
 import type { Lifecycle } from "../_lifecycle.ts";
 import { assertTopic, describeValue } from "../_topic.ts";
-import { encode } from "./_encode.ts";
+import { encodePayload, type Envelope } from "./_envelope.ts";
 import { pause } from "./_abort.ts";
 
 /** Runs an in-process emission of a received broadcast: `Soiree.emit()`. */
@@ -22,7 +21,7 @@ const MAX_BACKOFF = 5_000;
 /** An emitter's broadcasts, on a transport that has `broadcast()` and `onBroadcast()`. */
 export class Broadcaster {
   readonly #transport: Transport;
-  readonly #codec: Codec;
+  readonly #envelope: Envelope;
   readonly #failure: FailurePath;
   readonly #lifecycle: Lifecycle;
   readonly #counters: DurableStats;
@@ -39,14 +38,14 @@ export class Broadcaster {
 
   constructor(
     transport: Transport,
-    codec: Codec,
+    envelope: Envelope,
     failure: FailurePath,
     lifecycle: Lifecycle,
     counters: DurableStats,
     emit: LocalEmit,
   ) {
     this.#transport = transport;
-    this.#codec = codec;
+    this.#envelope = envelope;
     this.#failure = failure;
     this.#lifecycle = lifecycle;
     this.#counters = counters;
@@ -83,8 +82,11 @@ export class Broadcaster {
    */
   send(topic: string, payload: unknown, id: string): Promise<void> {
     const action = `broadcast ${describeValue(topic)}`;
-    const data = encode(this.#codec, payload, action);
-    return this.#send({ id, topic, data, publishedAt: Date.now() }, action);
+    const text = encodePayload(this.#envelope, payload, action);
+    const publishedAt = Date.now();
+    // The same CloudEvents document as a published event's (see _envelope.ts).
+    const data = this.#envelope.wrap(id, topic, text, publishedAt, undefined, undefined);
+    return this.#send({ id, topic, data, publishedAt }, action);
   }
 
   async #send(message: StoredMessage, action: string): Promise<void> {
@@ -109,7 +111,7 @@ export class Broadcaster {
     let payload: unknown;
     try {
       assertTopic(message?.topic, "receive a broadcast");
-      payload = this.#codec.decode(message.data);
+      payload = this.#envelope.payload(this.#envelope.parse(message.data));
     } catch (error) {
       return this.#report(`dropped broadcast ${describeValue(message?.id)}`, error);
     }

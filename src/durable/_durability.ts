@@ -1,4 +1,5 @@
-// An emitter's durable side: its transport and codec, the consumers of its durable listeners
+// An emitter's durable side: its transport, its envelope (the stored CloudEvents document,
+// codec inside) and its spans, the consumers of its durable listeners
 // (one per durable name), `publish()`, dead letters and redrive, the durable counters (and what
 // `metrics()` reads of this side), and the order of a close (stop fetching → the lifecycle
 // drains the runs → release → close the transport). Checks the durable options of `on()` and `publish()`. Never touches in-process
@@ -23,9 +24,12 @@ import { checkDuration } from "../_timer.ts";
 import { describeValue } from "../_topic.ts";
 import { Consumer, type ConsumerHost } from "./_consumer.ts";
 import { checkRetry } from "./_retry.ts";
-import { encode } from "./_encode.ts";
 import { Broadcaster, type LocalEmit } from "./_broadcast.ts";
 import type { ListenerMetrics } from "./_listener_metrics.ts";
+import type { Span, Tracer } from "../tracing.ts";
+import { jsonCodec } from "./codec.ts";
+import { checkSource, DEFAULT_SOURCE, encodePayload, Envelope } from "./_envelope.ts";
+import { carrierOf, checkTracer, endSpan, Tracing } from "../_tracing.ts";
 
 /** What `Soiree.metrics()` reads of the durable side. */
 export interface DurableScrape {
@@ -106,6 +110,28 @@ export function checkCodec(value: unknown, action: string): Codec | undefined {
   return codec as Codec;
 }
 
+/** The emitter's options for its durable side, checked, with their defaults. */
+export interface DurableSetup {
+  readonly transport: Transport | undefined;
+  readonly codec: Codec;
+  /** The CloudEvents `source` of stored events. */
+  readonly source: string;
+  readonly tracer: Tracer | undefined;
+}
+
+/** Checks the `transport`, `codec`, `source` and `tracer` options of `new Soiree()`. */
+export function checkDurableSetup(
+  options: { transport?: unknown; codec?: unknown; source?: unknown; tracer?: unknown },
+  action: string,
+): DurableSetup {
+  return {
+    transport: checkTransport(options.transport, action),
+    codec: checkCodec(options.codec, action) ?? jsonCodec,
+    source: checkSource(options.source, action) ?? DEFAULT_SOURCE,
+    tracer: checkTracer(options.tracer, action),
+  };
+}
+
 /** An emitter's durable side. */
 export class Durability {
   readonly counters: DurableStats = {
@@ -123,7 +149,9 @@ export class Durability {
     broadcastsReceived: 0,
   };
   readonly #transport: Transport | undefined;
-  readonly #codec: Codec;
+  /** Writes and reads the stored CloudEvents documents. */
+  readonly #envelope: Envelope;
+  readonly #tracing: Tracing | undefined;
   readonly #host: ConsumerHost | undefined;
   readonly #lifecycle: Lifecycle;
   readonly #consumers = new Map<string, { consumer: Consumer; ownsPool: boolean }>();
@@ -137,30 +165,31 @@ export class Durability {
   readonly #broadcaster: Broadcaster | undefined;
 
   constructor(
-    transport: Transport | undefined,
-    codec: Codec,
+    { transport, codec, source, tracer }: DurableSetup,
     failure: FailurePath,
     lifecycle: Lifecycle,
     emit: LocalEmit,
   ) {
+    this.#transport = transport;
+    this.#envelope = new Envelope(source, codec);
     if (
       typeof transport?.broadcast === "function" && typeof transport.onBroadcast === "function"
     ) {
       this.#broadcaster = new Broadcaster(
         transport,
-        codec,
+        this.#envelope,
         failure,
         lifecycle,
         this.counters,
         emit,
       );
     }
-    this.#transport = transport;
-    this.#codec = codec;
+    this.#tracing = tracer && transport && new Tracing(tracer, transport.name);
     this.#lifecycle = lifecycle;
     this.#host = transport === undefined ? undefined : {
       transport,
-      codec,
+      envelope: this.#envelope,
+      tracing: this.#tracing,
       failure,
       lifecycle,
       counters: this.counters,
@@ -278,16 +307,20 @@ export class Durability {
       );
     }
     const dedupeWindow = checkDuration(options?.dedupeWindow, "dedupeWindow", action) ?? DAY;
-    const data = encode(this.#codec, payload, action);
+    const text = encodePayload(this.#envelope, payload, action);
+    const id = eventId();
+    const publishedAt = Date.now();
+    const span = this.#tracing?.publish(topic, id);
     const message = {
-      id: eventId(),
+      id,
       topic,
-      data,
-      publishedAt: Date.now(),
+      // The whole CloudEvents document, the codec's text inside (see _envelope.ts).
+      data: this.#envelope.wrap(id, topic, text, publishedAt, key, span && carrierOf(span)),
+      publishedAt,
       idempotencyKey: key,
       dedupeWindow: dedupeWindow === Infinity ? Number.MAX_SAFE_INTEGER : dedupeWindow,
     };
-    const stored = this.#store(transport, message);
+    const stored = this.#store(transport, message, span);
     this.#track(stored);
     return stored;
   }
@@ -295,6 +328,7 @@ export class Durability {
   async #store(
     transport: Transport,
     message: Parameters<Transport["publish"]>[0],
+    span: Span | undefined,
   ): Promise<PublishReceipt> {
     // A durable listener registered in this process before this call gets this event.
     if (this.#registering.size > 0) await Promise.all(this.#registering);
@@ -302,7 +336,13 @@ export class Durability {
     try {
       receipt = await transport.publish(message);
     } catch (error) {
-      throw new PublishError(message.topic, transport.name, error);
+      const failure = new PublishError(message.topic, transport.name, error);
+      if (span !== undefined) endSpan(span, true, failure);
+      throw failure;
+    }
+    if (span !== undefined) {
+      if (receipt.duplicate) span.setAttribute("messaging.soiree.duplicate", true);
+      endSpan(span, false);
     }
     if (receipt.duplicate) this.counters.duplicates++;
     else this.counters.published++;
@@ -344,7 +384,7 @@ export class Durability {
     return stored.map(({ message, attempts, error, deadAt }) => {
       let payload: unknown;
       try {
-        payload = this.#codec.decode(message.data);
+        payload = this.#envelope.payload(this.#envelope.parse(message.data));
       } catch {
         payload = undefined;
       }

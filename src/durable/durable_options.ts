@@ -227,7 +227,7 @@ export interface DeadLetter<P = unknown> {
   readonly topic: string;
   /** Its payload, decoded; `undefined` when the stored data no longer decodes. */
   readonly payload: P;
-  /** The payload as stored (the codec's text). */
+  /** The event as stored: its CloudEvents JSON document, the codec's text in `data`. */
   readonly data: string;
   /** Attempts made. */
   readonly attempts: number;

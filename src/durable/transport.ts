@@ -65,7 +65,9 @@ export interface DurableSubscription {
  * const message: StoredMessage = {
  *   id: "01JD0000000000000000000000",
  *   topic: "user.created",
- *   data: '{"email":"ada@example.com"}',
+ *   data: '{"specversion":"1.0","id":"01JD0000000000000000000000","source":"soiree",' +
+ *     '"type":"user.created","time":"2026-12-01T00:00:00.000Z",' +
+ *     '"datacontenttype":"application/json","data":{"email":"ada@example.com"}}',
  *   publishedAt: Date.UTC(2026, 11, 1),
  * };
  * void message;
@@ -76,7 +78,12 @@ export interface StoredMessage {
   readonly id: string;
   /** The topic it was published to (never a pattern). */
   readonly topic: string;
-  /** The payload as the emitter's codec encoded it (JSON by default). */
+  /**
+   * The event as a CloudEvents 1.0 JSON document (structured mode; see `CloudEvent`): its
+   * attributes, the trace context and the payload as the emitter's codec encoded it, in `data`.
+   * Soiree writes it at `publish()` and reads it at delivery; a transport stores it as opaque
+   * text and hands it back unchanged.
+   */
   readonly data: string;
   /** When `publish()` was called, in milliseconds since the Unix epoch. */
   readonly publishedAt: number;
