@@ -11,6 +11,7 @@ import type {
   DurableSubscription,
   OutgoingMessage,
   PublishReceipt,
+  QueueState,
   StoredDeadLetter,
   StoredMessage,
   Transport,
@@ -32,6 +33,7 @@ import {
   text,
 } from "./_reply.ts";
 import * as lua from "./_scripts.ts";
+import { inspectQueue } from "./_inspect.ts";
 
 /**
  * Options of {@linkcode redisTransport}.
@@ -222,6 +224,8 @@ class RedisTransport implements Transport {
   readonly #seen = new Map<string, string>();
   #watching = false;
   #blockingId: string | undefined;
+  /** Wake-ups so far, so that a wait started before one ends at once. */
+  #wakes = 0;
   #settled = 0;
   #trimming = false;
   #warned = false;
@@ -268,6 +272,8 @@ class RedisTransport implements Transport {
       ]),
     );
     if (int(reply[0]) === 1) return { id: text(reply[1]), duplicate: true };
+    // Known here before any wait of this process's consumers: none misses it.
+    this.#sawTip(text(reply[2]));
     this.#wakeAll();
     return { id: message.id, duplicate: false };
   }
@@ -320,8 +326,10 @@ class RedisTransport implements Transport {
     if (this.#closed || signal.aborted) return Promise.resolve();
     const seen = this.#seen.get(name);
     if (seen !== undefined && compareIds(this.#tip, seen) > 0) return Promise.resolve();
+    // A wake-up while the next due time is read (a publish here) must not be missed.
+    const wakes = this.#wakes;
     return this.#nextDue(name).then((delay) => {
-      if (delay <= 0 || this.#closed || signal.aborted) return;
+      if (delay <= 0 || this.#closed || signal.aborted || this.#wakes !== wakes) return;
       const clock = this.#clock ?? REAL_CLOCK;
       return new Promise<void>((resolve) => {
         let waiters = this.#waiters.get(name);
@@ -365,14 +373,23 @@ class RedisTransport implements Transport {
 
   async redrive(name: string, limit: number): Promise<number> {
     this.#checkOpen("redrive dead letters");
-    const count = int(
+    const [count, last] = list(
       await this.#scripts.run(lua.REDRIVE, [this.#stream, this.#dead(name)], [
         name,
         String(limit),
+        this.#now(),
       ]),
     );
-    if (count > 0) this.#wakeAll();
-    return count;
+    if (int(count) === 0) return 0;
+    this.#sawTip(text(last));
+    this.#wakeAll();
+    return int(count);
+  }
+
+  inspect(name: string): Promise<QueueState> {
+    this.#checkOpen("inspect");
+    const keys = [this.#stream, this.#due(name), this.#dead(name)] as const;
+    return inspectQueue(this.#scripts, keys, this.#now(), name);
   }
 
   async close(): Promise<void> {
@@ -498,11 +515,13 @@ class RedisTransport implements Transport {
   }
 
   #wake(name: string): void {
+    this.#wakes++;
     const waiters = this.#waiters.get(name);
     if (waiters !== undefined) { for (const done of [...waiters]) done(); }
   }
 
   #wakeAll(): void {
+    this.#wakes++;
     for (const name of [...this.#waiters.keys()]) this.#wake(name);
   }
 
