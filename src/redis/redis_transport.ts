@@ -34,6 +34,7 @@ import {
 } from "./_reply.ts";
 import * as lua from "./_scripts.ts";
 import { inspectQueue } from "./_inspect.ts";
+import { ConsumerSweeper } from "./_consumers.ts";
 
 /**
  * Options of {@linkcode redisTransport}.
@@ -111,7 +112,16 @@ const READ_ROUNDS = 8;
  * a stream per name (`{prefix}:dead:<name>`). A publish with an idempotency key checks and sets
  * the key and appends the event in one Lua script. Acked entries are trimmed, never past an
  * entry some name still has pending or has not read yet; idempotency keys expire with their
- * window.
+ * window. `inspect()` (the queue gauges of `soiree.metrics()`) reads one name's counts in one
+ * script; its `ready` includes the entries the name has not read yet whatever their topic, as
+ * the pattern filters them when they are read.
+ *
+ * Consumer names: each transport object reads as `soiree:<uuid>` in every group, and `close()`
+ * removes that name where it holds nothing. Names left by processes that died are removed by
+ * any transport on the prefix, in every group, once they hold no pending entry and have been
+ * idle for an hour: when it registers a name, and at most every 10 minutes while it settles
+ * deliveries. A name that still holds entries is never removed: once its leases end the
+ * entries are claimed elsewhere, and it goes an hour later.
  *
  * Limits: a durable name nobody runs any more keeps every later event (remove its group with
  * `XGROUP DESTROY {prefix}:events <name>`); a name registered again with another pattern filters
@@ -208,6 +218,7 @@ class RedisTransport implements Transport {
   readonly #client: RedisConnection;
   readonly #blocking: RedisConnection | undefined;
   readonly #scripts: Scripts;
+  readonly #sweeper: ConsumerSweeper;
   readonly #prefix: string;
   readonly #stream: string;
   readonly #poll: number;
@@ -243,6 +254,7 @@ class RedisTransport implements Transport {
     this.#scripts = new Scripts(client);
     this.#prefix = prefix;
     this.#stream = `${prefix}:events`;
+    this.#sweeper = new ConsumerSweeper(this.#scripts, this.#stream);
     this.#poll = poll;
     this.#clock = clock;
   }
@@ -253,6 +265,7 @@ class RedisTransport implements Transport {
     await this.#warnOnEviction();
     await this.#register(subscription.name, subscription.pattern);
     this.#subscriptions.set(subscription.name, subscription.pattern);
+    this.#sweeper.sweep(false);
   }
 
   async publish(message: OutgoingMessage): Promise<PublishReceipt> {
@@ -534,6 +547,7 @@ class RedisTransport implements Transport {
     this.#scripts.run(lua.TRIM, [this.#stream], []).catch(() => {
       // Trimming is housekeeping: the next round tries again.
     }).finally(() => (this.#trimming = false));
+    this.#sweeper.sweep(true);
   }
 
   /** A leased entry: its settling methods apply while this consumer holds it at its count. */
