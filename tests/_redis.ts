@@ -142,7 +142,9 @@ export function redisFixtures(kind: ClientKind): {
         const blocking = spare.pop();
         if (blocking !== undefined) lent.push(blocking);
         return Promise.resolve(redisTransport({
-          client: client.connection,
+          // Without subscribe(): no Pub/Sub connection per emitter, which the conformance
+          // suite (durable delivery only) does not use; broadcasts have tests of their own.
+          client: { command: client.connection.command },
           blocking: blocking?.connection,
           prefix,
           pollInterval: 100,

@@ -295,7 +295,9 @@ test(
   async () => {
     const clock = fakeClock();
     const { soiree, release } = await backlog(memoryTransport({ clock }), clock);
+    await soiree.broadcast("cache.flush");
     const text = await soiree.metrics();
+    assert.match(text, /^soiree_broadcasts_sent_total\{transport="memory"\} 1$/m);
     const checked = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     assert.equal(checked.status, 0, `${checked.stdout}${checked.stderr}\n${text}`);
     assert.equal(`${checked.stdout}${checked.stderr}`.trim(), "");

@@ -15,6 +15,7 @@ import {
 } from "../src/redis/mod.ts";
 import {
   CLIENT_KINDS,
+  type ClientKind,
   dropPrefix,
   freshPrefix,
   openClient,
@@ -76,6 +77,37 @@ if (REDIS_URL === undefined) {
     conformance(`redis (${kind.label})`, factory);
   }
   serverTests();
+  for (const kind of CLIENT_KINDS) broadcastTest(kind);
+}
+
+/** broadcast() over Pub/Sub with one client kind: every emitter on the prefix, no other. */
+function broadcastTest(kind: ClientKind): void {
+  test(`redis (${kind.label}): broadcast() reaches the plain listeners of every emitter on the prefix, no other prefix`, async () => {
+    const clients = await Promise.all([openClient(kind), openClient(kind), openClient(kind)]);
+    const [prefix, other] = [freshPrefix(), freshPrefix()];
+    const [a, b, c] = clients.map((client, i) =>
+      new Soiree({
+        transport: redisTransport({ client: client.connection, prefix: i < 2 ? prefix : other }),
+      })
+    );
+    try {
+      const got: string[] = [];
+      const arrived = { a: deferred<void>(), b: deferred<void>(), c: deferred<void>() };
+      a.on("cache.user.*", (event) => (got.push(`a ${event.payload}`), arrived.a.resolve()));
+      b.on("cache.**", (event) => (got.push(`b ${event.payload}`), arrived.b.resolve()));
+      c.on("cache.**", (event) => (got.push(`c ${event.payload}`), arrived.c.resolve()));
+      await a.broadcast("cache.user.invalidate", 42);
+      await Promise.all([arrived.a.promise, arrived.b.promise]);
+      // Redis delivers a channel's messages in PUBLISH order: had c been subscribed to a's
+      // channel, a's message would reach it before its own.
+      await c.broadcast("cache.flush", 7);
+      await arrived.c.promise;
+      assert.deepEqual(got.sort(), ["a 42", "b 42", "c 7"]);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+      await Promise.all(clients.map((client) => client.close()));
+    }
+  });
 }
 
 function serverTests(): void {
@@ -358,6 +390,12 @@ test(
       errorHandler: () => {},
       panicHandler: () => {},
     });
+    // Another process's emitter, on ioredis: broadcasts reach each side again after the restart.
+    const peerClient = await openClient({ ...CLIENT_KINDS[2], url: kind.url });
+    const peer = new Soiree({
+      transport: redisTransport({ client: peerClient.connection }),
+      panicHandler: () => {},
+    });
     try {
       const seen = new Set<string>();
       soiree.on("job.*", (event) => void seen.add(event.id), { durable: "jobs" });
@@ -384,9 +422,20 @@ test(
         `redis restart: ${stored.length} stored, ${refused} refused, ${lost.length} lost`,
       );
       assert.deepEqual(lost, []);
+      // Pub/Sub is at most once: a broadcast sent before a connection has subscribed again is
+      // missed, so each side sends until the other's listener has one.
+      const heard = { soiree: false, peer: false };
+      soiree.on("ping.peer", () => void (heard.soiree = true));
+      peer.on("ping.soiree", () => void (heard.peer = true));
+      while (!(heard.soiree && heard.peer) && Date.now() < deadline + 10_000) {
+        await Promise.allSettled([soiree.broadcast("ping.soiree"), peer.broadcast("ping.peer")]);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.deepEqual(heard, { soiree: true, peer: true }, "broadcasts resume after a restart");
     } finally {
       await soiree.close().catch(() => {});
-      await Promise.all([client.close(), blocking.close()]);
+      await peer.close().catch(() => {});
+      await Promise.all([client.close(), blocking.close(), peerClient.close()]);
       server.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     }

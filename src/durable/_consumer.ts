@@ -17,6 +17,7 @@ import { startTimer, timeoutError } from "../_timer.ts";
 import { describeError, retryDelay, type RetryPolicy } from "./_retry.ts";
 import { brokerOf, type SlotBroker, type SlotTaker } from "./_slots.ts";
 import { ListenerMetrics } from "./_listener_metrics.ts";
+import { pause } from "./_abort.ts";
 
 /** What every consumer of one emitter shares. */
 export interface ConsumerHost {
@@ -44,20 +45,6 @@ export interface ConsumerSpec {
 }
 
 const MAX_BACKOFF = 5_000;
-
-/** Waits `ms`, or less if `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const cancel = startTimer(ms, done);
-    function done(): void {
-      cancel();
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** One durable listener's consumer. */
 export class Consumer implements SlotTaker {

@@ -23,6 +23,8 @@ import { checkDuration } from "../_timer.ts";
 import { describeValue } from "../_topic.ts";
 import { Consumer, type ConsumerHost } from "./_consumer.ts";
 import { checkRetry } from "./_retry.ts";
+import { encode } from "./_encode.ts";
+import { Broadcaster, type LocalEmit } from "./_broadcast.ts";
 import type { ListenerMetrics } from "./_listener_metrics.ts";
 
 /** What `Soiree.metrics()` reads of the durable side. */
@@ -117,6 +119,8 @@ export class Durability {
     released: 0,
     leasesLost: 0,
     transportErrors: 0,
+    broadcastsSent: 0,
+    broadcastsReceived: 0,
   };
   readonly #transport: Transport | undefined;
   readonly #codec: Codec;
@@ -129,13 +133,28 @@ export class Durability {
   #settled: (() => void) | undefined;
   /** Consumers whose first registration attempt has not settled: `publish()` waits for them. */
   readonly #registering = new Set<Promise<void>>();
+  /** Broadcasts, on a transport that has them. */
+  readonly #broadcaster: Broadcaster | undefined;
 
   constructor(
     transport: Transport | undefined,
     codec: Codec,
     failure: FailurePath,
     lifecycle: Lifecycle,
+    emit: LocalEmit,
   ) {
+    if (
+      typeof transport?.broadcast === "function" && typeof transport.onBroadcast === "function"
+    ) {
+      this.#broadcaster = new Broadcaster(
+        transport,
+        codec,
+        failure,
+        lifecycle,
+        this.counters,
+        emit,
+      );
+    }
     this.#transport = transport;
     this.#codec = codec;
     this.#lifecycle = lifecycle;
@@ -259,20 +278,7 @@ export class Durability {
       );
     }
     const dedupeWindow = checkDuration(options?.dedupeWindow, "dedupeWindow", action) ?? DAY;
-    let data: string;
-    try {
-      data = this.#codec.encode(payload);
-      if (typeof data !== "string") {
-        throw new TypeError(`the codec returned ${describeValue(data)} instead of a string`);
-      }
-    } catch (error) {
-      throw new TypeError(
-        `Cannot ${action} as its payload cannot be encoded with ${this.#codec.contentType}: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-        { cause: error },
-      );
-    }
+    const data = encode(this.#codec, payload, action);
     const message = {
       id: eventId(),
       topic,
@@ -301,6 +307,28 @@ export class Durability {
     if (receipt.duplicate) this.counters.duplicates++;
     else this.counters.published++;
     return { id: receipt.id, duplicate: receipt.duplicate };
+  }
+
+  /**
+   * Sends an event to the plain listeners of every process sharing the transport.
+   *
+   * @throws {TypeError} For no transport, one without broadcasts, or a payload the codec
+   * cannot encode.
+   */
+  broadcast(topic: string, payload: unknown, eventId: () => string): Promise<void> {
+    const action = `broadcast ${describeValue(topic)}`;
+    if (this.#lifecycle.closed) {
+      return Promise.reject(new EmitterClosedError(`Cannot ${action} as the emitter is closed`));
+    }
+    const transport = this.#requireHost(action).transport;
+    if (this.#broadcaster === undefined) {
+      throw new TypeError(
+        `Cannot ${action} as the ${transport.name} transport cannot broadcast (it has no broadcast() and onBroadcast()): redisTransport() from @x/soiree/redis on a connection that can subscribe (fromNodeRedis(client) or fromIoredis(client)) reaches every process, memoryTransport() the emitters sharing it in this one`,
+      );
+    }
+    const sent = this.#broadcaster.send(topic, payload, eventId());
+    this.#track(sent);
+    return sent;
   }
 
   /** The dead letters of `name`, decoded. */
@@ -351,6 +379,7 @@ export class Durability {
 
   /** Stops every consumer's fetching at once: `close()` has begun. */
   stopFetching(): void {
+    if (this.#broadcaster !== undefined) this.#track(this.#broadcaster.stop());
     for (const { consumer } of this.#consumers.values()) void consumer.stop();
   }
 
@@ -393,7 +422,7 @@ export class Durability {
   #requireHost(action: string): ConsumerHost {
     if (this.#host === undefined) {
       throw new TypeError(
-        `Cannot ${action} as the emitter has no transport: pass one as new Soiree({ transport }), memoryTransport() for tests and one process, or sqliteTransport(path) from @x/soiree/sqlite to survive restarts and share work between processes`,
+        `Cannot ${action} as the emitter has no transport: pass one as new Soiree({ transport }), memoryTransport() for tests and one process, or sqliteTransport(path) from @x/soiree/sqlite to survive restarts and share work between processes, or redisTransport() from @x/soiree/redis to share it between machines`,
       );
     }
     return this.#host;

@@ -273,8 +273,15 @@ export interface DurableStats {
   released: number;
   /** Deliveries whose lease was lost before they were settled. */
   leasesLost: number;
-  /** Failed transport calls in consumer loops and settlements (each retried). */
+  /**
+   * Failed transport calls in consumer loops and settlements (each retried), and failures of
+   * the side that receives broadcasts.
+   */
   transportErrors: number;
+  /** Events `broadcast()` handed to the transport. */
+  broadcastsSent: number;
+  /** Broadcasts received (from every process, this one included) and emitted here. */
+  broadcastsReceived: number;
 }
 
 /**

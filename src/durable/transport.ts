@@ -291,6 +291,26 @@ export interface Transport {
    * such gauges. It should cost one or two reads on an index.
    */
   inspect?(name: string): Promise<QueueState>;
+  /**
+   * Optional, with `onBroadcast()`: sends a message to every process sharing the transport
+   * (this one included) at most once, without storing it: a process that is not listening at
+   * that moment misses it. Resolves once the store accepted it. Soiree's `broadcast()` refuses
+   * with a `TypeError` when the transport has no such method.
+   */
+  broadcast?(message: StoredMessage): Promise<void>;
+  /**
+   * Optional, with `broadcast()`: starts receiving the broadcasts of every process sharing the
+   * transport, this one's included. `handler` is called once per message received;
+   * `onError` with each failure of the receiving side (a connection lost, a message that does
+   * not parse), which the transport keeps recovering from on its own.
+   *
+   * @returns A promise that resolves once receiving has started (a broadcast sent after that
+   * reaches `handler`), with a function that stops it.
+   */
+  onBroadcast?(
+    handler: (message: StoredMessage) => void,
+    onError: (error: unknown) => void,
+  ): Promise<() => Promise<void>>;
   /** Releases what the transport opened itself. Soiree calls it from `close()`. */
   close(): Promise<void>;
 }

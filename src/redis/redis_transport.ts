@@ -21,6 +21,7 @@ import { onAbort } from "../durable/_abort.ts";
 import { checkClock, checkSpan, REAL_CLOCK } from "../durable/_clock.ts";
 import { checkPattern, describeValue } from "../_topic.ts";
 import type { RedisConnection } from "./adapters.ts";
+import { receiveBroadcasts, sendBroadcast } from "./_broadcast.ts";
 import {
   compareIds,
   fields,
@@ -122,6 +123,11 @@ const READ_ROUNDS = 8;
  * idle for an hour: when it registers a name, and at most every 10 minutes while it settles
  * deliveries. A name that still holds entries is never removed: once its leases end the
  * entries are claimed elsewhere, and it goes an hour later.
+ *
+ * Broadcasts (`Soiree.broadcast()`, at most once) go over Pub/Sub on `{prefix}:broadcast`; each
+ * emitter receives them on a connection of its own, which the client connection's `subscribe()`
+ * opens (`fromNodeRedis()` and `fromIoredis()` make one with the client's `duplicate()`). A
+ * connection without `subscribe()` gives a transport without broadcasts.
  *
  * Limits: a durable name nobody runs any more keeps every later event (remove its group with
  * `XGROUP DESTROY {prefix}:events <name>`); a name registered again with another pattern filters
@@ -241,6 +247,9 @@ class RedisTransport implements Transport {
   #trimming = false;
   #warned = false;
   #closed = false;
+  /** Present when the connection can subscribe (`RedisConnection.subscribe()`). */
+  readonly broadcast?: (message: StoredMessage) => Promise<void>;
+  readonly onBroadcast?: Transport["onBroadcast"];
 
   constructor(
     client: RedisConnection,
@@ -257,6 +266,16 @@ class RedisTransport implements Transport {
     this.#sweeper = new ConsumerSweeper(this.#scripts, this.#stream);
     this.#poll = poll;
     this.#clock = clock;
+    if (typeof client.subscribe !== "function") return;
+    const channel = `${prefix}:broadcast`;
+    this.broadcast = async (message) => {
+      this.#checkOpen("broadcast");
+      await sendBroadcast(client, channel, message);
+    };
+    this.onBroadcast = async (handler, onError) => {
+      this.#checkOpen("receive broadcasts");
+      return await receiveBroadcasts(client, channel, handler, onError);
+    };
   }
 
   async subscribe(subscription: DurableSubscription): Promise<void> {
