@@ -258,7 +258,8 @@ return 1
  * the waiting consumer holds that are due; delayed: those it holds that are due later; in
  * flight: those other consumers hold, ended leases included; dead: the dead-letter stream's
  * length. The oldest ready one came due when it was appended (field `t`, else its ID's time)
- * or at its due time. Costs O(1) plus one step per entry the waiting consumer holds.
+ * or at its due time. Costs O(1) plus one step per entry the waiting consumer holds (on Redis
+ * 6.2, which keeps no count of unread entries, one per unread entry, counting up to 10,000).
  * KEYS: stream, due, dead. ARGV: now, name.
  * Returns {ready, delayed, inFlight, dead, when the oldest ready came due or false, now}.
  */
@@ -279,9 +280,12 @@ local ready, delayed, oldest = 0, 0, nil
 local after = '(' .. group['last-delivered-id']
 local first = redis.call('XRANGE', stream, after, '+', 'COUNT', 1)[1]
 if first then
-  -- Redis 6.2 has no lag, and 7 none once an entry after the group's position was deleted.
+  -- Redis 6.2 has no lag, and 7 none once an entry after the group's position was deleted
+  -- (trimming never deletes one): count them then, up to 10,000.
   local unread = group['lag']
-  if type(unread) ~= 'number' then unread = #redis.call('XRANGE', stream, after, '+') end
+  if type(unread) ~= 'number' then
+    unread = #redis.call('XRANGE', stream, after, '+', 'COUNT', 10000)
+  end
   ready = unread
   for i = 1, #first[2], 2 do
     if first[2][i] == 't' then oldest = tonumber(first[2][i + 1]) end
