@@ -37,7 +37,7 @@ const BATCH = 100;
 /** The Node consumer is killed once it has started this many deliveries. */
 const KILL_AFTER = 400;
 /** Short, so that the killed process's entries come back soon. */
-const LEASE = 1_500;
+const LEASE = 2_000;
 const DURABLE = "crash";
 const TOPIC = "crash.job";
 /** Guards against a hang; the run takes about ten seconds. */
