@@ -25,8 +25,10 @@ import {
   type TestClient,
 } from "./_redis.ts";
 import { conformance } from "./_conformance.ts";
+import { list, pairs, Scripts, text } from "../src/redis/_reply.ts";
+import { CONSUMER_IDLE, FORGET_IDLE, forgetIdleConsumers } from "../src/redis/_consumers.ts";
 import { fakeClock } from "./_clock.ts";
-import { deferred, gate } from "./_util.ts";
+import { deferred, gate, within } from "./_util.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Without a server: options and adapters.
@@ -244,6 +246,58 @@ function serverTests(): void {
       assert.match(String(warnings[0]), /maxmemory-policy is "allkeys-lru"/);
     },
   );
+
+  for (const kind of CLIENT_KINDS) {
+    test(
+      `redis (${kind.label}): registering a name sweeps away consumers that hold nothing and have idled, never one with pending entries`,
+      async () => {
+        const opened = await openClient(kind);
+        const redis = opened.connection;
+        const prefix = freshPrefix();
+        const stream = `{${prefix}}:events`;
+        // The transport's commands go to the server as they are; the sweep's are noted.
+        const sweep = await redis.command(["SCRIPT", "LOAD", FORGET_IDLE]).then(text);
+        const swept = deferred<readonly string[]>();
+        const client: RedisConnection = {
+          command: (args) => {
+            if (args[0] === "EVALSHA" && args[1] === sweep) swept.resolve(args);
+            return redis.command(args);
+          },
+        };
+        const transport = redisTransport({ client, prefix, clock: fakeClock() });
+        const consumers = async (name: string) =>
+          Object.fromEntries(
+            list(await redis.command(["XINFO", "CONSUMERS", stream, name])).map((consumer) => {
+              const info = Object.fromEntries(pairs(consumer));
+              return [text(info.name), Number(text(info.pending))];
+            }),
+          );
+        try {
+          for (const name of ["a", "b"]) await transport.subscribe({ name, pattern: "job" });
+          const args = await within(swept.promise, 5_000, "the sweep at registration");
+          assert.deepEqual(args.slice(2), ["1", stream, String(CONSUMER_IDLE)]);
+          await transport.publish(message("job"));
+          // Two processes that died without close(): one holds an entry, one holds nothing.
+          await redis.command(["XGROUP", "CREATECONSUMER", stream, "a", "gone-empty"]);
+          await redis.command(["XGROUP", "CREATECONSUMER", stream, "b", "gone-empty"]);
+          await redis.command([
+            ...["XREADGROUP", "GROUP", "a", "gone-holding", "COUNT", "1"],
+            ...["STREAMS", stream, ">"],
+          ]);
+          const scripts = new Scripts(redis);
+          assert.equal(await forgetIdleConsumers(scripts, stream), 0, "none idle for an hour");
+          assert.deepEqual(await consumers("a"), { "gone-empty": 0, "gone-holding": 1 });
+          assert.equal(await forgetIdleConsumers(scripts, stream, 0), 2);
+          assert.deepEqual(await consumers("a"), { "gone-holding": 1 }, "its entry stays held");
+          assert.deepEqual(await consumers("b"), {});
+        } finally {
+          await transport.close();
+          await dropPrefix(redis, prefix);
+          await opened.close();
+        }
+      },
+    );
+  }
 
   // 100,000 events under Deno; 10,000 on the other runtimes to keep CI short.
   const events = Number(
