@@ -441,3 +441,45 @@ test(
     }
   },
 );
+
+for (const kind of [CLIENT_KINDS[0], CLIENT_KINDS[2]]) {
+  test(
+    `redis (${kind.label}): close() does not wait for a server that is down, whether the Pub/Sub connection is subscribed or still connecting`,
+    { skip: RESTART_SKIP },
+    async () => {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), "soiree-redis-"));
+      const server = startRedis(port, dir);
+      const client = await openClient({ ...kind, url: `redis://127.0.0.1:${port}` });
+      const options = { errorHandler: () => {}, panicHandler: () => {} };
+      const subscribed = new Soiree({
+        transport: redisTransport({ client: client.connection }),
+        ...options,
+      });
+      try {
+        const heard = deferred<void>();
+        subscribed.on("ping", () => heard.resolve());
+        await subscribed.broadcast("ping"); // resolves once its own connection is subscribed
+        await heard.promise;
+        server.kill("SIGKILL");
+        await new Promise((resolve) => server.once("exit", resolve));
+        // Made with the server down: its connection keeps trying to connect.
+        const connecting = new Soiree({
+          transport: redisTransport({ client: client.connection }),
+          ...options,
+        });
+        // The transport's own housekeeping gives up after 1 s; the Pub/Sub side must not hang.
+        await within(
+          Promise.all([subscribed.close(), connecting.close()]),
+          10_000,
+          "close() with the server down",
+        );
+      } finally {
+        await subscribed.close().catch(() => {});
+        await client.close();
+        server.kill("SIGKILL");
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+}

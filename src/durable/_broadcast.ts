@@ -62,11 +62,13 @@ export class Broadcaster {
         const stop = await this.#transport.onBroadcast!(
           (message) => this.#receive(message),
           (error) => this.#failed("failed receiving broadcasts", error),
+          this.#stopped.signal,
         );
         if (this.#stopped.signal.aborted) await stop();
         else this.#stopReceiving = stop;
         return attempted();
       } catch (error) {
+        if (this.#stopped.signal.aborted) return attempted(); // close() ended the attempt
         this.#failed("could not start receiving broadcasts; retrying with backoff", error);
       }
       attempted();

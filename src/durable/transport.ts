@@ -311,12 +311,16 @@ export interface Transport {
    * `onError` with each failure of the receiving side (a connection lost, a message that does
    * not parse), which the transport keeps recovering from on its own.
    *
+   * `signal` aborts when the emitter closes before receiving has started: the transport should
+   * then release what it opened for it and reject, without waiting for a server that is down.
+   *
    * @returns A promise that resolves once receiving has started (a broadcast sent after that
    * reaches `handler`), with a function that stops it.
    */
   onBroadcast?(
     handler: (message: StoredMessage) => void,
     onError: (error: unknown) => void,
+    signal?: AbortSignal,
   ): Promise<() => Promise<void>>;
   /** Releases what the transport opened itself. Soiree calls it from `close()`. */
   close(): Promise<void>;

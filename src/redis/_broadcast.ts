@@ -18,22 +18,31 @@ export async function sendBroadcast(
   await client.command(["PUBLISH", channel, JSON.stringify({ id, topic, data, publishedAt })]);
 }
 
-/** Subscribes to `channel` through the connection's `subscribe()`; resolves with the stop. */
+/**
+ * Subscribes to `channel` through the connection's `subscribe()`; resolves with the stop, or
+ * rejects when `signal` aborts first.
+ */
 export function receiveBroadcasts(
   client: RedisConnection,
   channel: string,
   handler: (message: StoredMessage) => void,
   onError: (error: unknown) => void,
+  signal?: AbortSignal,
 ): Promise<() => Promise<void>> {
-  return client.subscribe!(channel, (text) => {
-    let message: StoredMessage;
-    try {
-      message = parseBroadcast(text);
-    } catch (error) {
-      return onError(error);
-    }
-    handler(message);
-  }, onError);
+  return client.subscribe!(
+    channel,
+    (text) => {
+      let message: StoredMessage;
+      try {
+        message = parseBroadcast(text);
+      } catch (error) {
+        return onError(error);
+      }
+      handler(message);
+    },
+    onError,
+    signal,
+  );
 }
 
 /** Reads a message `sendBroadcast()` sent, or throws a `TypeError` naming the bad field. */

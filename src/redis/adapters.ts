@@ -33,13 +33,17 @@ export interface RedisConnection {
    * Optional, for `Soiree.broadcast()`: subscribes to a Pub/Sub channel on a connection of its
    * own (a subscribed connection can send nothing else), calling `onMessage` with each
    * message's text and `onError` with each error of that connection, and re-subscribing by
-   * itself after a reconnect. Resolves once subscribed, with a function that unsubscribes and
-   * closes that connection. The adapters make that connection with the client's `duplicate()`.
+   * itself after a reconnect. Resolves once subscribed, with a function that closes that
+   * connection at once (whether or not the server answers). When `signal` aborts before that,
+   * it closes the connection and rejects with the signal's reason, so that a server that is
+   * down never holds up `Soiree.close()`. The adapters make that connection with the client's
+   * `duplicate()`.
    */
   subscribe?(
     channel: string,
     onMessage: (message: string) => void,
     onError: (error: unknown) => void,
+    signal?: AbortSignal,
   ): Promise<() => Promise<void>>;
 }
 
@@ -73,9 +77,13 @@ export interface NodeRedisSubscriber {
   unsubscribe(channel: string): Promise<unknown>;
   /** Listens to the connection's `"error"` events (reconnects included). */
   on(event: "error", listener: (error: unknown) => void): unknown;
-  /** Closes the connection (`redis` 5 and 6). */
+  /** Closes the connection at once, rejecting what is pending (`redis` 5 and 6). */
+  destroy?(): void;
+  /** Closes the connection at once (`redis` 4). */
+  disconnect?(): Promise<unknown>;
+  /** Closes the connection once what is pending is answered (`redis` 5 and 6). */
   close?(): Promise<unknown>;
-  /** Closes the connection (`redis` 4). */
+  /** Closes the connection once what is pending is answered (`redis` 4). */
   quit?(): Promise<unknown>;
 }
 
@@ -103,7 +111,9 @@ export interface IoredisSubscriber {
   unsubscribe(channel: string): Promise<unknown>;
   /** Listens to `"message"` (channel, message) and `"error"` events. */
   on(event: string, listener: (...args: never[]) => void): unknown;
-  /** Closes the connection. */
+  /** Closes the connection at once, and stops reconnecting. */
+  disconnect?(): void;
+  /** Closes the connection once what is pending is answered. */
   quit(): Promise<unknown>;
 }
 
@@ -174,26 +184,24 @@ export function fromNodeRedis(client: NodeRedisClient): RedisConnection {
   }
   const connection: RedisConnection = { command: (args) => client.sendCommand([...args]) };
   if (typeof client.duplicate !== "function") return connection;
-  connection.subscribe = async (channel, onMessage, onError) => {
+  connection.subscribe = async (channel, onMessage, onError, signal) => {
+    signal?.throwIfAborted();
     const subscriber = client.duplicate!();
     subscriber.on("error", onError);
+    // At once, not gracefully: a graceful close waits for a server that may be down.
     const close = async (): Promise<void> => {
-      await (subscriber.close ?? subscriber.quit)?.call(subscriber);
+      if (typeof subscriber.destroy === "function") return subscriber.destroy();
+      await (subscriber.disconnect ?? subscriber.close ?? subscriber.quit)?.call(subscriber);
     };
-    try {
-      await subscriber.connect();
-      await subscriber.subscribe(channel, (message) => onMessage(message));
-    } catch (error) {
-      await close().catch(() => {});
-      throw error;
-    }
-    return async () => {
-      try {
-        await subscriber.unsubscribe(channel);
-      } finally {
-        await close();
-      }
-    };
+    await untilAborted(
+      async () => {
+        await subscriber.connect();
+        await subscriber.subscribe(channel, (message) => onMessage(message));
+      },
+      close,
+      signal,
+    );
+    return close;
   };
   return connection;
 }
@@ -231,7 +239,8 @@ export function fromIoredis(client: IoredisClient): RedisConnection {
     command: ([name, ...args]) => client.call(name, ...args),
   };
   if (typeof client.duplicate !== "function") return connection;
-  connection.subscribe = async (wanted, onMessage, onError) => {
+  connection.subscribe = async (wanted, onMessage, onError, signal) => {
+    signal?.throwIfAborted();
     const subscriber = client.duplicate!();
     subscriber.on("error", onError as (...args: never[]) => void);
     subscriber.on(
@@ -240,20 +249,40 @@ export function fromIoredis(client: IoredisClient): RedisConnection {
         if (channel === wanted) onMessage(message);
       }) as (...args: never[]) => void,
     );
-    try {
-      // ioredis connects on its own and subscribes again after each reconnect.
-      await subscriber.subscribe(wanted);
-    } catch (error) {
-      await subscriber.quit().catch(() => {});
-      throw error;
-    }
-    return async () => {
-      try {
-        await subscriber.unsubscribe(wanted);
-      } finally {
-        await subscriber.quit();
-      }
+    // At once, not gracefully: quit() waits for a server that may be down.
+    const close = async (): Promise<void> => {
+      if (typeof subscriber.disconnect === "function") return subscriber.disconnect();
+      await subscriber.quit();
     };
+    // ioredis connects on its own and subscribes again after each reconnect.
+    await untilAborted(() => subscriber.subscribe(wanted), close, signal);
+    return close;
   };
   return connection;
+}
+
+/**
+ * Runs `start`; when it fails or `signal` aborts first, runs `close` (ignoring its failure) and
+ * rejects with the error or the signal's reason.
+ */
+async function untilAborted(
+  start: () => Promise<unknown>,
+  close: () => Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  const started = start();
+  started.catch(() => {}); // when the abort won, closing rejects what was pending
+  try {
+    await Promise.race([started, aborted]);
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort!);
+  }
 }

@@ -272,9 +272,9 @@ class RedisTransport implements Transport {
       this.#checkOpen("broadcast");
       await sendBroadcast(client, channel, message);
     };
-    this.onBroadcast = async (handler, onError) => {
+    this.onBroadcast = async (handler, onError, signal) => {
       this.#checkOpen("receive broadcasts");
-      return await receiveBroadcasts(client, channel, handler, onError);
+      return await receiveBroadcasts(client, channel, handler, onError, signal);
     };
   }
 
