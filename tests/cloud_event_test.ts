@@ -181,6 +181,24 @@ test("toCloudEvent() of a durable event is its stored document with the decoded 
   assert.equal(toCloudEvent(event, { source: "/elsewhere" }).source, "/elsewhere");
 });
 
+test("toCloudEvent() of a durable event with a non-JSON codec keeps the codec's text as data, as stored", async () => {
+  // A codec for what JSON cannot hold: the decoded payload has a BigInt.
+  const big: Codec = {
+    contentType: "application/x-bigint",
+    encode: (payload) => String(payload),
+    decode: (data) => BigInt(data),
+  };
+  const soiree = new Soiree({ transport: memoryTransport(), codec: big, source: "/ledger" });
+  const event = await deliver(soiree, "balance", 12345678901234567890n);
+  await soiree.close();
+  assert.equal(event.payload, 12345678901234567890n);
+  const cloudEvent = toCloudEvent(event);
+  assert.equal(cloudEvent.datacontenttype, "application/x-bigint");
+  assert.equal(cloudEvent.data, "12345678901234567890");
+  const back = fromCloudEvent(JSON.stringify(cloudEvent));
+  assert.equal(big.decode(back.data as string), event.payload);
+});
+
 test("toCloudEvent() of an emitted event has its ID, topic, payload and no time", () => {
   const soiree = new Soiree();
   let cloudEvent: CloudEvent | undefined;

@@ -7,7 +7,7 @@
 
 import { SoireeEvent } from "../event.ts";
 import { DurableEvent } from "./durable_event.ts";
-import { checkCloudEvent } from "./_cloud_event_checks.ts";
+import { checkCloudEvent, isJsonContentType } from "./_cloud_event_checks.ts";
 import { DEFAULT_SOURCE, deliveredFrom } from "./_envelope.ts";
 import { describeValue } from "../_topic.ts";
 
@@ -91,7 +91,8 @@ export interface ToCloudEventOptions {
  * The CloudEvent of an event, to send it on: `JSON.stringify()` the result for the structured
  * JSON form. For the event of a durable listener, it is the stored document (same `id`,
  * `source`, `time`, `datacontenttype` and extensions such as `traceparent`) with `data` the
- * decoded payload. For an emitted event, it has `id`, `type` (the topic), `source` (`"soiree"`
+ * decoded payload, or, for a codec whose content type is not JSON, the codec's text as stored
+ * (which that content type describes; decode it with the codec). For an emitted event, it has `id`, `type` (the topic), `source` (`"soiree"`
  * unless given) and `data`, with `datacontenttype` `application/json`; no `time`, as an
  * in-process event has none. An `undefined` payload gives no `data`.
  *
@@ -149,7 +150,11 @@ export function toCloudEvent(event: SoireeEvent, options?: ToCloudEventOptions):
   if (stored === undefined && event instanceof DurableEvent) {
     result.time = event.publishedAt.toISOString();
   }
-  if (event.payload !== undefined) {
+  if (stored !== undefined && !isJsonContentType(stored.datacontenttype as string | undefined)) {
+    // The codec's text, as stored: the decoded payload is not what the content type describes.
+    if (stored.data !== undefined) result.data = stored.data;
+    else if (stored.data_base64 !== undefined) result.data_base64 = stored.data_base64;
+  } else if (event.payload !== undefined) {
     if (stored === undefined || stored.datacontenttype === undefined) {
       result.datacontenttype = "application/json";
     }
