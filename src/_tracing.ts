@@ -189,19 +189,32 @@ class TraceState {
   }
 }
 
-/** Ends a span: with status ERROR and the exception recorded when `failed`. */
-export function endSpan(span: Span, failed: boolean, error?: unknown): void {
-  if (failed) {
-    if (error instanceof Error) {
-      span.recordException(error);
-      span.setAttribute("error.type", error.name);
-      span.setStatus({ code: ERROR, message: error.message });
-    } else {
-      span.recordException(String(error));
-      span.setStatus({ code: ERROR, message: String(error) });
+/**
+ * Ends a span: with status ERROR and the exception recorded when `failed`. Never throws: what
+ * the tracer throws (a failing span processor) goes to `panic`, so that the publish or the
+ * delivery it traces still settles.
+ */
+export function endSpan(
+  span: Span,
+  panic: (value: unknown) => void,
+  failed: boolean,
+  error?: unknown,
+): void {
+  try {
+    if (failed) {
+      if (error instanceof Error) {
+        span.recordException(error);
+        span.setAttribute("error.type", error.name);
+        span.setStatus({ code: ERROR, message: error.message });
+      } else {
+        span.recordException(String(error));
+        span.setStatus({ code: ERROR, message: String(error) });
+      }
     }
+    span.end();
+  } catch (thrown) {
+    panic(new Error("Soiree's tracer failed to end the span of a message", { cause: thrown }));
   }
-  span.end();
 }
 
 /** The spans of one emitter's durable side. */

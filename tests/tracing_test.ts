@@ -19,6 +19,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
 import { memoryTransport, Soiree, type Transport } from "../mod.ts";
 import { sqliteTransport } from "../src/sqlite/mod.ts";
 import { memoryTracer, type SpanRecord } from "./_otel.ts";
@@ -249,6 +250,37 @@ test("without a tracer the stored event has no trace context, and a delivery of 
   const process = only(spans(), "process invoice");
   assert.equal(process.parentSpanId, undefined, "not a child of the loop's ambient context");
   assert.notEqual(process.traceId, PARENT.traceId);
+});
+
+test("a tracer whose span.end() throws (a failing span processor) settles the publish and the delivery, and goes to the panic handler", async () => {
+  const broken = new BasicTracerProvider({
+    spanProcessors: [{
+      onStart: () => {},
+      onEnd: () => {
+        throw new Error("the export queue is full");
+      },
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    }],
+  });
+  const panics: unknown[] = [];
+  const soiree = new Soiree({
+    transport: memoryTransport(),
+    tracer: broken.getTracer("broken"),
+    panicHandler: (value) => void panics.push(value),
+  });
+  const done = deferred<void>();
+  soiree.on("order.paid", () => done.resolve(), { durable: "invoice" });
+  const receipt = await soiree.publish("order.paid", 1); // stored: it must not reject
+  assert.equal(receipt.duplicate, false);
+  await within(done.promise, LONG, "the delivery");
+  await within(soiree.close(), LONG, "close()");
+  assert.equal(soiree.stats().durable.acked, 1);
+  assert.equal(panics.length, 2);
+  for (const panic of panics) {
+    assert.match(String((panic as Error).message), /tracer failed to end the span/);
+    assert.equal(((panic as Error).cause as Error).message, "the export queue is full");
+  }
 });
 
 test("new Soiree() refuses a tracer without startSpan(), naming the option", () => {

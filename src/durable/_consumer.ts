@@ -299,7 +299,14 @@ export class Consumer implements SlotTaker {
     const decide = (failed = false, error?: unknown): boolean => {
       if (decided) return false;
       decided = true;
-      if (span !== undefined) endSpan(span, failed, error);
+      if (span !== undefined) {
+        endSpan(
+          span,
+          (value) => this.#host.failure.panic(value),
+          failed,
+          error,
+        );
+      }
       metrics.observe((performance.now() - start) / 1_000);
       stopTimers();
       lifecycle.unlink(item);

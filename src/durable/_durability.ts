@@ -163,6 +163,8 @@ export class Durability {
   readonly #registering = new Set<Promise<void>>();
   /** Broadcasts, on a transport that has them. */
   readonly #broadcaster: Broadcaster | undefined;
+  /** The panic handler, for what the tracer throws. */
+  readonly #panic: (value: unknown) => void;
 
   constructor(
     { transport, codec, source, tracer }: DurableSetup,
@@ -171,6 +173,7 @@ export class Durability {
     emit: LocalEmit,
   ) {
     this.#transport = transport;
+    this.#panic = (value) => failure.panic(value);
     this.#envelope = new Envelope(source, codec);
     if (
       typeof transport?.broadcast === "function" && typeof transport.onBroadcast === "function"
@@ -337,12 +340,12 @@ export class Durability {
       receipt = await transport.publish(message);
     } catch (error) {
       const failure = new PublishError(message.topic, transport.name, error);
-      if (span !== undefined) endSpan(span, true, failure);
+      if (span !== undefined) endSpan(span, this.#panic, true, failure);
       throw failure;
     }
     if (span !== undefined) {
       if (receipt.duplicate) span.setAttribute("messaging.soiree.duplicate", true);
-      endSpan(span, false);
+      endSpan(span, this.#panic, false);
     }
     if (receipt.duplicate) this.counters.duplicates++;
     else this.counters.published++;
