@@ -40,9 +40,11 @@ export function checkTraceEmit(
 /** Starts and ends the span of one emission. */
 export class EmitSpans {
   readonly #tracer: Tracer;
+  readonly #failure: FailurePath;
 
-  constructor(tracer: Tracer) {
+  constructor(tracer: Tracer, failure: FailurePath) {
     this.#tracer = tracer;
+    this.#failure = failure;
   }
 
   /** Starts the span of an emission of `topic`. */
@@ -57,15 +59,24 @@ export class EmitSpans {
     });
   }
 
-  /** Ends it with the errors the emission reported. */
+  /**
+   * Ends it with the errors the emission reported. Never throws: what the tracer throws (a
+   * failing span processor) goes to the panic handler, as `emit()` never rejects.
+   */
   end(span: Span, errors: readonly Error[]): readonly Error[] {
-    if (errors.length > 0) {
-      span.setAttribute("messaging.soiree.errors", errors.length);
-      for (let i = 0; i < errors.length && i < RECORDED; i++) span.recordException(errors[i]);
-      span.setAttribute("error.type", errors[0].name);
-      span.setStatus({ code: ERROR, message: errors[0].message });
+    try {
+      if (errors.length > 0) {
+        span.setAttribute("messaging.soiree.errors", errors.length);
+        for (let i = 0; i < errors.length && i < RECORDED; i++) span.recordException(errors[i]);
+        span.setAttribute("error.type", errors[0].name);
+        span.setStatus({ code: ERROR, message: errors[0].message });
+      }
+      span.end();
+    } catch (thrown) {
+      this.#failure.panic(
+        new Error("Soiree's tracer failed to end the span of an emission", { cause: thrown }),
+      );
     }
-    span.end();
     return errors;
   }
 
@@ -127,5 +138,11 @@ export function makeDispatcher(
   if (tracer === undefined) {
     return new Dispatcher(registry, failure, lifecycle, setup.pool, setup.idGenerator);
   }
-  return new TracedDispatcher(registry, failure, lifecycle, setup, new EmitSpans(tracer));
+  return new TracedDispatcher(
+    registry,
+    failure,
+    lifecycle,
+    setup,
+    new EmitSpans(tracer, failure),
+  );
 }

@@ -324,6 +324,41 @@ test("with traceEmit, emit() and emitSync() run in INTERNAL spans 'emit <topic>'
   assert.equal(spans().length, 2, "an emission without listeners has no span");
 });
 
+test("with traceEmit, a span.end() that throws reaches the panic handler: emit() still resolves, emitSync() returns, a received broadcast runs", async () => {
+  const broken = new BasicTracerProvider({
+    spanProcessors: [{
+      onStart: () => {},
+      onEnd: () => {
+        throw new Error("the export queue is full");
+      },
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    }],
+  });
+  const panics: unknown[] = [];
+  const soiree = new Soiree({
+    transport: memoryTransport(),
+    tracer: broken.getTracer("broken"),
+    traceEmit: true,
+    panicHandler: (value) => void panics.push(value),
+  });
+  let runs = 0;
+  const broadcastRan = deferred<void>();
+  soiree.on("cache.flush", () => void runs++);
+  soiree.on("cache.flush", () => broadcastRan.resolve(), { priority: -1 });
+  assert.deepEqual(soiree.emitSync("cache.flush"), []);
+  assert.deepEqual(await soiree.emit("cache.flush"), []);
+  await soiree.broadcast("cache.flush");
+  await within(broadcastRan.promise, LONG, "the broadcast");
+  await soiree.close();
+  assert.equal(runs, 3);
+  assert.equal(panics.length, 3);
+  for (const panic of panics) {
+    assert.match(String((panic as Error).message), /tracer failed to end the span/);
+    assert.equal(((panic as Error).cause as Error).message, "the export queue is full");
+  }
+});
+
 test("without traceEmit, a tracer traces no emission", async () => {
   const { tracer, spans } = memoryTracer();
   const soiree = new Soiree({ tracer });
