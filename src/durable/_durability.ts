@@ -24,6 +24,7 @@ import { describeValue } from "../_topic.ts";
 import { Consumer, type ConsumerHost } from "./_consumer.ts";
 import { checkRetry } from "./_retry.ts";
 import type { ListenerMetrics } from "./_listener_metrics.ts";
+import { checkExtensions } from "./_features.ts";
 
 /** What `Soiree.metrics()` reads of the durable side. */
 export interface DurableScrape {
@@ -259,6 +260,7 @@ export class Durability {
       );
     }
     const dedupeWindow = checkDuration(options?.dedupeWindow, "dedupeWindow", action) ?? DAY;
+    const extensions = checkExtensions(transport, options, action);
     let data: string;
     try {
       data = this.#codec.encode(payload);
@@ -280,8 +282,9 @@ export class Durability {
       publishedAt: Date.now(),
       idempotencyKey: key,
       dedupeWindow: dedupeWindow === Infinity ? Number.MAX_SAFE_INTEGER : dedupeWindow,
+      ...(extensions.key === undefined ? {} : { key: extensions.key }),
     };
-    const stored = this.#store(transport, message);
+    const stored = this.#store(transport, message, extensions.tx);
     this.#track(stored);
     return stored;
   }
@@ -289,12 +292,14 @@ export class Durability {
   async #store(
     transport: Transport,
     message: Parameters<Transport["publish"]>[0],
+    tx: unknown,
   ): Promise<PublishReceipt> {
     // A durable listener registered in this process before this call gets this event.
     if (this.#registering.size > 0) await Promise.all(this.#registering);
     let receipt: PublishReceipt;
     try {
-      receipt = await transport.publish(message);
+      receipt =
+        await (tx === undefined ? transport.publish(message) : transport.publish(message, tx));
     } catch (error) {
       throw new PublishError(message.topic, transport.name, error);
     }
