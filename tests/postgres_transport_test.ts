@@ -1,0 +1,176 @@
+// The PostgreSQL transport against a real server (DATABASE_URL): the conformance suite, the
+// transactional outbox (publish in a transaction, complete in a transaction), ordering keys,
+// the schema setup under concurrency, cleanup, and the adapters. Skips without DATABASE_URL.
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { type DurableEvent, matchTopic, Soiree, type Transport } from "../mod.ts";
+import { postgresTransport } from "../src/postgres/mod.ts";
+import { patternRegex } from "../src/postgres/_pattern.ts";
+import { conformance } from "./_conformance.ts";
+import {
+  dropSchema,
+  freshSchema,
+  openPool,
+  type PgPool,
+  postgresFixtures,
+  SKIP_REASON,
+} from "./_postgres.ts";
+import { deferred, gate, within } from "./_util.ts";
+
+const LONG = 20_000;
+
+describe("postgres", { skip: SKIP_REASON }, () => {
+  const { factory, done } = postgresFixtures();
+  after(done);
+  conformance("postgres", factory);
+});
+
+describe("postgres outbox", { skip: SKIP_REASON }, () => {
+  let pool: Promise<PgPool> | undefined;
+  const schemas: string[] = [];
+  const transports: Transport[] = [];
+  after(async () => {
+    if (pool === undefined) return;
+    const client = await pool;
+    await Promise.all(transports.map((transport) => transport.close()));
+    for (const schema of schemas) await dropSchema(client, schema);
+    await client.end();
+  });
+  /** A pool, a fresh schema and a transport on it. */
+  async function setup(pollInterval = 50) {
+    pool ??= openPool(30);
+    const client = await pool;
+    const schema = freshSchema();
+    schemas.push(schema);
+    const open = async () => {
+      const transport = await postgresTransport({ client, schema, pollInterval });
+      transports.push(transport);
+      return transport;
+    };
+    return { client, schema, open };
+  }
+
+  test("publish(…, { tx }) then ROLLBACK: never delivered; COMMIT: delivered", async () => {
+    const { client, open } = await setup();
+    const soiree = new Soiree({ transport: await open() });
+    const got: unknown[] = [];
+    const committed = gate();
+    soiree.on("user.created", (event) => {
+      got.push(event.payload);
+      if (event.payload === "committed") committed.open();
+    }, { durable: "welcome" });
+    const rolledBack = await client.connect();
+    await rolledBack.query("BEGIN");
+    const receipt = await soiree.publish("user.created", "rolled back", { tx: rolledBack });
+    assert.equal(receipt.duplicate, false);
+    await rolledBack.query("ROLLBACK");
+    rolledBack.release();
+    const tx = await client.connect();
+    await tx.query("BEGIN");
+    await soiree.publish("user.created", "committed", { tx });
+    assert.deepEqual(got, [], "nothing is delivered before the commit");
+    await tx.query("COMMIT");
+    tx.release();
+    await within(committed.promise, LONG, "the committed event");
+    await soiree.close();
+    assert.deepEqual(got, ["committed"]);
+  });
+
+  test("event.complete(tx) acks in the listener's transaction: a rollback redelivers", async () => {
+    const { client, schema, open } = await setup();
+    const soiree = new Soiree({ transport: await open(), errorHandler: () => {} });
+    await client.query(`CREATE TABLE "${schema}".credits (event text, attempt int)`);
+    const finished = deferred<DurableEvent>();
+    soiree.on("user.created", async (event) => {
+      const tx = await client.connect();
+      try {
+        await tx.query("BEGIN");
+        await tx.query(`INSERT INTO "${schema}".credits VALUES ($1, $2)`, [
+          event.id,
+          event.attempt,
+        ]);
+        await event.complete(tx);
+        await assert.rejects(event.complete(tx), TypeError, "only once");
+        // The first attempt rolls back: the ack with it.
+        await tx.query(event.attempt === 1 ? "ROLLBACK" : "COMMIT");
+      } finally {
+        tx.release();
+      }
+      if (event.attempt === 2) finished.resolve(event);
+    }, { durable: "credit", lease: 300 });
+    await soiree.publish("user.created", { id: 7 });
+    const event = await within(finished.promise, LONG, "the second attempt");
+    await within(
+      (async () => {
+        while (soiree.stats().durable.acked < 2) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      LONG,
+      "acked counts",
+    );
+    const { rows } = await client.query(`SELECT event, attempt FROM "${schema}".credits`);
+    assert.deepEqual(rows, [{ event: event.id, attempt: 2 }], "the write exists once");
+    const { rows: left } = await client.query(
+      `SELECT count(*)::int AS n FROM "${schema}".deliveries`,
+    );
+    assert.deepEqual(left, [{ n: 0 }], "the delivery is gone with the commit");
+    const stats = soiree.stats().durable;
+    assert.equal(stats.retried + stats.deadLettered, 0, "Soiree settled nothing itself");
+    await soiree.close();
+  });
+
+  test("several processes setting the schema up at once all succeed, once", async () => {
+    const { client, schema } = await setup();
+    const opened = await Promise.all(
+      Array.from({ length: 8 }, () => postgresTransport({ client, schema, listen: false })),
+    );
+    transports.push(...opened);
+    const { rows } = await client.query(
+      `SELECT value::int AS version FROM "${schema}".meta WHERE key = 'schema_version'`,
+    );
+    assert.deepEqual(rows, [{ version: 1 }]);
+  });
+
+  test("a bad schema name or client is refused before anything runs", async () => {
+    const { client } = await setup();
+    await assert.rejects(postgresTransport({ client, schema: "Bad-Name" }), TypeError);
+    await assert.rejects(postgresTransport({ client, schema: "x; DROP" }), TypeError);
+    // @ts-expect-error a client without query()
+    await assert.rejects(postgresTransport({ client: {} }), TypeError);
+    await assert.rejects(postgresTransport({ client, pollInterval: 0 }), RangeError);
+  });
+
+  test("cleanup deletes expired idempotency keys and fully acked events past retention", async () => {
+    const { client, schema } = await setup();
+    const transport = await postgresTransport({ client, schema, retention: 0, listen: false });
+    transports.push(transport);
+    const soiree = new Soiree({ transport });
+    const done = gate();
+    soiree.on("a", () => done.open(), { durable: "n" });
+    await soiree.publish("a", 1, { idempotencyKey: "k", dedupeWindow: 1 });
+    await within(done.promise, LONG, "delivery");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    while (soiree.stats().durable.acked < 1) await new Promise((r) => setTimeout(r, 5));
+    const cleaned = await (transport as unknown as { cleanup(): Promise<unknown> }).cleanup();
+    assert.deepEqual(cleaned, { keys: 1, events: 1 });
+    await soiree.close();
+  });
+
+  test("pattern regexes match exactly as matchTopic() does, on the server", async () => {
+    const { client } = await setup();
+    const patterns = ["a.**", "**", "a.**.c", "a.*", "**.b", "a.b", "*.*", "**.**", "a.*.**"];
+    const topics = ["a", "a.b", "a.b.c", "a.c", "b", "x.b", "x.y-z", "a.b.b", "a+b.c$"];
+    for (const pattern of patterns) {
+      for (const topic of topics) {
+        const { rows } = await client.query("SELECT $1::text ~ $2::text AS m", [
+          topic,
+          patternRegex(pattern),
+        ]);
+        assert.equal(
+          (rows[0] as { m: boolean }).m,
+          matchTopic(pattern, topic),
+          `${pattern} ${topic}`,
+        );
+      }
+    }
+  });
+});
