@@ -5,7 +5,15 @@
 // it on a pg Pool's dedicated client or the client's own `listen()`, reopening it after it
 // drops, and closing it.
 
-import type { PostgresClient } from "./postgres_transport.ts";
+import type { Queryable } from "./_schema.ts";
+
+/** The client, as this module uses it: `PostgresClient` of postgres_transport.ts. */
+type PostgresClient = Queryable & {
+  listen?(
+    channel: string,
+    onNotify: (payload: string | undefined) => void,
+  ): Promise<() => Promise<void>>;
+};
 
 /** A pg `PoolClient`, the part used. */
 interface PgPoolClient {
