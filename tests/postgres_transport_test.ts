@@ -4,10 +4,11 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type DurableEvent, matchTopic, Soiree, type Transport } from "../mod.ts";
-import { postgresTransport } from "../src/postgres/mod.ts";
+import { fromPostgresJs, postgresTransport } from "../src/postgres/mod.ts";
 import { patternRegex } from "../src/postgres/_pattern.ts";
 import { conformance } from "./_conformance.ts";
 import {
+  DATABASE_URL,
   dropSchema,
   freshSchema,
   openPool,
@@ -153,6 +154,66 @@ describe("postgres outbox", { skip: SKIP_REASON }, () => {
     const cleaned = await (transport as unknown as { cleanup(): Promise<unknown> }).cleanup();
     assert.deepEqual(cleaned, { keys: 1, events: 1 });
     await soiree.close();
+  });
+
+  test("NOTIFY wakes an idle consumer of another transport at once (pg Pool, polling every minute)", async () => {
+    const { client, schema } = await setup();
+    const consumer = await postgresTransport({ client, schema, pollInterval: 60_000 });
+    const producer = await postgresTransport({ client, schema, listen: false });
+    transports.push(consumer, producer);
+    const soiree = new Soiree({ transport: consumer });
+    const publisher = new Soiree({ transport: producer });
+    const got = deferred<unknown>();
+    soiree.on("ping", (event) => got.resolve(event.payload), { durable: "pong" });
+    await publisher.publish("ping", "first"); // the name is stored once this resolves
+    assert.equal(await within(got.promise, LONG, "the first delivery"), "first");
+    const second = deferred<unknown>();
+    soiree.on("ping2", (event) => second.resolve(event.payload), { durable: "pong2" });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // both consumers idle now
+    await publisher.publish("ping2", "woken");
+    assert.equal(await within(second.promise, 10_000, "a wake-up by NOTIFY"), "woken");
+    await Promise.all([soiree.close(), publisher.close()]);
+  });
+
+  test("the postgres (porsager) adapter: LISTEN, publish in sql.begin(), complete in a transaction", async () => {
+    const { schema } = await setup();
+    const postgres = (await import("postgres")).default;
+    const sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 10 });
+    try {
+      const client = fromPostgresJs(sql);
+      const transport = await postgresTransport({ client, schema, pollInterval: 60_000 });
+      transports.push(transport);
+      const soiree = new Soiree({ transport });
+      await sql.unsafe(`CREATE TABLE "${schema}".seen (id text)`);
+      const done = deferred<DurableEvent>();
+      soiree.on("user.created", async (event) => {
+        await sql.begin(async (tx) => {
+          await tx.unsafe(`INSERT INTO "${schema}".seen VALUES ($1)`, [event.id]);
+          await event.complete(fromPostgresJs(tx));
+        });
+        done.resolve(event);
+      }, { durable: "seen" });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await assert.rejects(
+        sql.begin(async (tx) => {
+          await soiree.publish("user.created", "no", { tx: fromPostgresJs(tx) });
+          throw new Error("roll back");
+        }),
+        /roll back/,
+      );
+      let id = "";
+      await sql.begin(async (tx) => {
+        id = (await soiree.publish("user.created", "yes", { tx: fromPostgresJs(tx) })).id;
+      });
+      const event = await within(done.promise, 10_000, "a wake-up by NOTIFY after the commit");
+      assert.equal(event.payload, "yes");
+      await soiree.close();
+      assert.deepEqual([...await sql.unsafe(`SELECT id FROM "${schema}".seen`)], [{ id }]);
+      assert.deepEqual([...await sql.unsafe(`SELECT event_id FROM "${schema}".deliveries`)], []);
+      assert.equal(soiree.stats().durable.acked, 1);
+    } finally {
+      await sql.end();
+    }
   });
 
   test("pattern regexes match exactly as matchTopic() does, on the server", async () => {

@@ -13,9 +13,12 @@ import type { PostgresClient } from "./postgres_transport.ts";
  * for one statement, and `listen(channel, fn)` for NOTIFY (it keeps a dedicated connection).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import postgres from "postgres";
- * const sql: PostgresJs = postgres(process.env.DATABASE_URL);
+ * import type { PostgresJs } from "@x/soiree/postgres";
+ *
+ * const sql: PostgresJs = postgres(); // connects on its first query
+ * void sql;
  * ```
  */
 export interface PostgresJs {
@@ -35,14 +38,28 @@ export interface PostgresJs {
  * @param sql The instance (or a transaction's).
  * @returns A client for `postgresTransport({ client })`, or a `tx` for `publish(…, { tx })`.
  *
- * @example
- * ```ts ignore
+ * @example Publish inside sql.begin() (runs where DATABASE_URL is set)
+ * ```ts
  * import postgres from "postgres";
+ * import process from "node:process";
+ * import assert from "node:assert/strict";
+ * import { Soiree } from "@x/soiree";
  * import { fromPostgresJs, postgresTransport } from "@x/soiree/postgres";
  *
- * const sql = postgres(process.env.DATABASE_URL);
- * const transport = await postgresTransport({ client: fromPostgresJs(sql) });
- * await sql.begin((tx) => soiree.publish("user.created", user, { tx: fromPostgresJs(tx) }));
+ * const url = process.env.DATABASE_URL;
+ * if (url !== undefined) {
+ *   const sql = postgres(url, { onnotice: () => {} });
+ *   const schema = `doc_${crypto.randomUUID().slice(0, 8)}`;
+ *   const transport = await postgresTransport({ client: fromPostgresJs(sql), schema });
+ *   const soiree = new Soiree({ transport });
+ *   const got = Promise.withResolvers<unknown>();
+ *   soiree.on("user.created", (event) => got.resolve(event.payload), { durable: "welcome" });
+ *   await sql.begin((tx) => soiree.publish("user.created", 1, { tx: fromPostgresJs(tx) }));
+ *   assert.equal(await got.promise, 1);
+ *   await soiree.close();
+ *   await sql.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+ *   await sql.end();
+ * }
  * ```
  */
 export function fromPostgresJs(sql: PostgresJs): PostgresClient {
@@ -69,9 +86,12 @@ export function fromPostgresJs(sql: PostgresJs): PostgresClient {
  * params)` and `listen(channel, fn)`, and the same `query` on a transaction of `transaction()`.
  *
  * @example
- * ```ts ignore
- * import { PGlite } from "@electric-sql/pglite";
- * const db: PGliteLike = new PGlite();
+ * ```ts
+ * import type { PGliteLike } from "@x/soiree/postgres";
+ *
+ * // `new PGlite()` from @electric-sql/pglite is one.
+ * const db: PGliteLike = { query: async () => ({ rows: [] }) };
+ * void db;
  * ```
  */
 export interface PGliteLike {
@@ -89,11 +109,14 @@ export interface PGliteLike {
  * @returns A client for `postgresTransport({ client })`, or a `tx` for `publish(…, { tx })`.
  *
  * @example
- * ```ts ignore
- * import { PGlite } from "@electric-sql/pglite";
- * import { fromPGlite, postgresTransport } from "@x/soiree/postgres";
+ * ```ts
+ * import { fromPGlite, type PGliteLike } from "@x/soiree/postgres";
+ * import assert from "node:assert/strict";
  *
- * const transport = await postgresTransport({ client: fromPGlite(new PGlite()) });
+ * // In an application: fromPGlite(new PGlite()) (from @electric-sql/pglite).
+ * const db: PGliteLike = { query: async (text) => ({ rows: [{ text }] }) };
+ * const client = fromPGlite(db);
+ * assert.deepEqual((await client.query("SELECT 1")).rows, [{ text: "SELECT 1" }]);
  * ```
  */
 export function fromPGlite(db: PGliteLike): PostgresClient {

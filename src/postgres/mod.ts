@@ -4,23 +4,29 @@
  * stores the event in your transaction, and `event.complete(tx)` acks a delivery in the
  * listener's. Tables live in a schema of their own (`soiree` by default), created on open.
  *
- * @example The outbox: the user row and its event commit together
- * ```ts ignore
+ * @example A durable listener on PostgreSQL (runs where DATABASE_URL is set)
+ * ```ts
  * import pg from "pg";
+ * import process from "node:process";
+ * import assert from "node:assert/strict";
  * import { Soiree } from "@x/soiree";
  * import { postgresTransport } from "@x/soiree/postgres";
  *
- * const db = new pg.Pool({ connectionString: process.env.DATABASE_URL });
- * const soiree = new Soiree({ transport: await postgresTransport({ client: db }) });
- * const tx = await db.connect();
- * await tx.query("BEGIN");
- * const { rows: [user] } = await tx.query(
- *   "INSERT INTO users (email) VALUES ($1) RETURNING id",
- *   ["ada@example.com"],
- * );
- * await soiree.publish("user.created", user, { tx }); // exists if and only if this commits
- * await tx.query("COMMIT");
- * tx.release();
+ * const url = process.env.DATABASE_URL;
+ * if (url !== undefined) {
+ *   const db = new pg.Pool({ connectionString: url });
+ *   const schema = `doc_${crypto.randomUUID().slice(0, 8)}`; // "soiree" unless you say
+ *   const soiree = new Soiree({ transport: await postgresTransport({ client: db, schema }) });
+ *   const sent = Promise.withResolvers<unknown>();
+ *   soiree.on("user.created", (event) => sent.resolve(event.payload), {
+ *     durable: "welcome-email",
+ *   });
+ *   await soiree.publish("user.created", { email: "ada@example.com" });
+ *   assert.deepEqual(await sent.promise, { email: "ada@example.com" });
+ *   await soiree.close();
+ *   await db.query(`DROP SCHEMA ${schema} CASCADE`);
+ *   await db.end();
+ * }
  * ```
  *
  * @module

@@ -37,12 +37,16 @@ import { canListen, ListenSession } from "./_listen.ts";
  * for its session and releases it on `close()`; on a `pg` `Client` there is none (a client in
  * use by queries cannot also wait for notifications), so consumers only poll.
  *
- * @example A pg Pool fits as it is
- * ```ts ignore
+ * @example A pg Pool fits as it is; any object with query() does
+ * ```ts
  * import pg from "pg";
  * import type { PostgresClient } from "@x/soiree/postgres";
+ * import assert from "node:assert/strict";
  *
- * const client: PostgresClient = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const pool: PostgresClient = new pg.Pool(); // connects on its first query
+ * const stub: PostgresClient = { query: async () => ({ rows: [{ one: 1 }] }) };
+ * assert.deepEqual((await stub.query("SELECT 1 AS one")).rows, [{ one: 1 }]);
+ * void pool;
  * ```
  */
 export interface PostgresClient {
@@ -62,10 +66,17 @@ export interface PostgresClient {
  * A transaction handed to `publish(…, { tx })` and `event.complete(tx)`: a client inside
  * `BEGIN` (a `pg` `PoolClient` or `Client`, an adapted `postgres` or PGlite transaction).
  *
- * @example
- * ```ts ignore
- * const tx: PostgresTransaction = await pool.connect();
- * await tx.query("BEGIN");
+ * @example A pg PoolClient inside BEGIN is one
+ * ```ts
+ * import type pg from "pg";
+ * import type { PostgresTransaction } from "@x/soiree/postgres";
+ *
+ * async function begin(pool: pg.Pool): Promise<PostgresTransaction & pg.PoolClient> {
+ *   const tx = await pool.connect();
+ *   await tx.query("BEGIN");
+ *   return tx;
+ * }
+ * void begin;
  * ```
  */
 export type PostgresTransaction = Pick<PostgresClient, "query">;
@@ -74,8 +85,17 @@ export type PostgresTransaction = Pick<PostgresClient, "query">;
  * Options of {@linkcode postgresTransport}.
  *
  * @example
- * ```ts ignore
- * const options: PostgresTransportOptions = { client: pool, schema: "events", pollInterval: 500 };
+ * ```ts
+ * import pg from "pg";
+ * import type { PostgresTransportOptions } from "@x/soiree/postgres";
+ *
+ * const options: PostgresTransportOptions = {
+ *   client: new pg.Pool(),
+ *   schema: "events",
+ *   pollInterval: 500,
+ *   listen: false, // behind PgBouncer in transaction mode
+ * };
+ * void options;
  * ```
  */
 export interface PostgresTransportOptions {
@@ -90,10 +110,12 @@ export interface PostgresTransportOptions {
    */
   schema?: string;
   /**
-   * Whether to LISTEN for NOTIFY wake-ups (and to NOTIFY on publish), so idle consumers start
-   * at once on work another process wrote. Polling stays the correctness path either way. Turn
-   * it off behind a transaction-mode pooler (PgBouncer `pool_mode = transaction`), which cannot
-   * hold a session: then consumers find new work within `pollInterval`.
+   * Whether to LISTEN for NOTIFY wake-ups, so idle consumers start at once on work another
+   * process wrote (every publish sends a NOTIFY with its commit, whatever this says). Polling
+   * stays the correctness path either way. Turn it off behind a transaction-mode pooler
+   * (PgBouncer `pool_mode = transaction`), which cannot hold a session: then consumers find new
+   * work within `pollInterval`. On a `pg` `Pool` the session is one client borrowed with
+   * `pool.connect()` for the transport's life; on a `pg` `Client` there is none.
    *
    * @default {true where the client can hold a session (a pg Pool, the adapters)}
    */
@@ -154,14 +176,36 @@ const MAX_TIMER = 2_147_483_647;
  * @throws {Error} The client's error when the tables cannot be set up, or when they were made
  * by a newer Soiree (the promise rejects with it).
  *
- * @example
- * ```ts ignore
+ * @example The outbox: the row and its event commit together (runs where DATABASE_URL is set)
+ * ```ts
  * import pg from "pg";
+ * import process from "node:process";
+ * import assert from "node:assert/strict";
  * import { Soiree } from "@x/soiree";
  * import { postgresTransport } from "@x/soiree/postgres";
  *
- * const db = new pg.Pool({ connectionString: process.env.DATABASE_URL });
- * const soiree = new Soiree({ transport: await postgresTransport({ client: db }) });
+ * const url = process.env.DATABASE_URL;
+ * if (url !== undefined) {
+ *   const db = new pg.Pool({ connectionString: url });
+ *   const schema = `doc_${crypto.randomUUID().slice(0, 8)}`;
+ *   const soiree = new Soiree({ transport: await postgresTransport({ client: db, schema }) });
+ *   const welcomed = Promise.withResolvers<unknown>();
+ *   soiree.on("user.created", (event) => welcomed.resolve(event.payload), {
+ *     durable: "welcome-email",
+ *   });
+ *
+ *   const tx = await db.connect();
+ *   await tx.query("BEGIN");
+ *   // … INSERT INTO users … through tx, then:
+ *   await soiree.publish("user.created", { id: 1 }, { tx }); // exists if and only if this commits
+ *   await tx.query("COMMIT");
+ *   tx.release();
+ *
+ *   assert.deepEqual(await welcomed.promise, { id: 1 });
+ *   await soiree.close(); // never ends the pool: it is yours
+ *   await db.query(`DROP SCHEMA ${schema} CASCADE`);
+ *   await db.end();
+ * }
  * ```
  */
 export async function postgresTransport(options: PostgresTransportOptions): Promise<Transport> {
@@ -317,7 +361,7 @@ class PostgresTransport implements Transport {
       message.dedupeWindow,
       now,
       message.key ?? null,
-      this.#session === undefined ? null : this.#channel,
+      this.#channel,
     ]);
     const found = rows[0] as { first: string | null; names: string[] | null };
     if (found.first !== null && found.first !== undefined && found.first !== message.id) {
