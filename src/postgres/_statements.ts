@@ -21,6 +21,11 @@ export interface Statements {
    * when it was stored) or null without a key; `names`, the durable names that got a delivery.
    */
   readonly publish: string;
+  /**
+   * (ids[], topics[], data[], published ats[], ordering keys[] (null for none), now, NOTIFY
+   * channel) → { names }: several events without idempotency keys at once, in array order.
+   */
+  readonly publishMany: string;
   /** (name, now, max, lease until, token) → claimed rows (event_id, attempt, seq, topic, …) */
   readonly claim: string;
   /** (name) → { at }: when the next delivery that may run comes due (or its lease ends) */
@@ -29,6 +34,8 @@ export interface Statements {
   readonly extend: string;
   /** (event id, name, token) → a row when it applied */
   readonly ack: string;
+  /** (event ids[], names[], tokens[]) → { event_id, name } of each that applied */
+  readonly ackMany: string;
   /** (event id, name, token, run at, error) → a row when it applied */
   readonly retry: string;
   /** (event id, name, token, dead at, error) → a row when it applied */
@@ -43,6 +50,12 @@ export interface Statements {
   readonly inspect: string;
   /** (now, events published before) → { keys, events }: how many rows it deleted */
   readonly cleanup: string;
+  /**
+   * () → nothing: ANALYZEs the deliveries unless they were ever analyzed. Without statistics
+   * the planner takes one durable name for a few rows and sorts every due delivery on each
+   * claim instead of reading the first ones off the index; autovacuum keeps them fresh later.
+   */
+  readonly analyze: string;
 }
 
 /** The statements on the tables of `schema` (already checked). */
@@ -87,6 +100,24 @@ export function statements(schema: string): Statements {
       )
       SELECT (SELECT event_id FROM k) AS first, (SELECT array_agg(name) FROM d) AS names,
         (SELECT count(*) FROM n) AS notified`,
+    publishMany: `WITH m AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
+          WITH ORDINALITY AS m (id, topic, data, published_at, ordering_key, n)
+      ), e AS (
+        INSERT INTO ${s}.events (id, topic, data, published_at)
+        SELECT id, topic, data, published_at FROM m
+      ), d AS (
+        INSERT INTO ${s}.deliveries (event_id, name, state, run_at, due_at, ordering_key)
+        SELECT m.id, sub.name, 'ready', $6::bigint, $6::bigint, m.ordering_key
+        FROM m JOIN ${s}.subscriptions AS sub ON m.topic ~ sub.regex
+        ORDER BY m.n
+        RETURNING name
+      ), n AS (
+        SELECT pg_notify($7::text, CASE WHEN sum(length(name)) > 7000 THEN '*'
+          ELSE string_agg(DISTINCT name, ',') END)
+        FROM d HAVING count(*) > 0
+      )
+      SELECT (SELECT array_agg(DISTINCT name) FROM d) AS names, (SELECT count(*) FROM n) AS notified`,
     claim: `WITH c AS (
         SELECT d.event_id FROM ${s}.deliveries AS d
         WHERE d.name = $1 AND d.state <> 'dead' AND d.due_at <= $2::bigint AND ${mayRun}
@@ -104,6 +135,11 @@ export function statements(schema: string): Statements {
       ORDER BY d.due_at LIMIT 1`,
     extend: `UPDATE ${s}.deliveries SET due_at = $4::bigint WHERE ${held} RETURNING 1 AS ok`,
     ack: `DELETE FROM ${s}.deliveries WHERE ${held} RETURNING 1 AS ok`,
+    ackMany: `DELETE FROM ${s}.deliveries AS d
+      USING unnest($1::text[], $2::text[], $3::text[]) AS a (event_id, name, token)
+      WHERE d.event_id = a.event_id AND d.name = a.name AND d.lease_token = a.token
+        AND d.state = 'leased'
+      RETURNING d.event_id, d.name`,
     retry: `UPDATE ${s}.deliveries
       SET state = 'ready', run_at = $4::bigint, due_at = $4::bigint, error = $5, lease_token = NULL
       WHERE ${held} RETURNING 1 AS ok`,
@@ -145,5 +181,11 @@ export function statements(schema: string): Statements {
         RETURNING 1
       )
       SELECT (SELECT count(*) FROM k) AS keys, (SELECT count(*) FROM e) AS events`,
+    analyze: `DO $soiree$ BEGIN
+        IF (SELECT coalesce(last_analyze, last_autoanalyze) IS NULL FROM pg_stat_user_tables
+            WHERE relid = '${s}.deliveries'::regclass) THEN
+          ANALYZE ${s}.deliveries;
+        END IF;
+      END $soiree$`,
   };
 }

@@ -306,7 +306,19 @@ class PostgresTransport implements Transport {
   /** The waits of each durable name's consumers in this process. */
   readonly #waiters = new Map<string, Set<() => void>>();
   #cleanupTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Publishes waiting for the next batch (see `#publishBatched()`). */
+  #publishes: { message: OutgoingMessage; done: () => void; fail: (e: unknown) => void }[] = [];
+  /** Acks waiting for the next batch (see `#ack()`). */
+  #acks: {
+    id: string;
+    name: string;
+    token: string;
+    done: (applied: boolean) => void;
+    fail: (e: unknown) => void;
+  }[] = [];
   #closed = false;
+  /** Whether this transport made sure the deliveries have planner statistics. */
+  #analyzed = false;
 
   constructor(
     client: PostgresClient,
@@ -343,6 +355,10 @@ class PostgresTransport implements Transport {
 
   async publish(message: OutgoingMessage, tx?: unknown): Promise<PublishReceipt> {
     this.#checkOpen("publish");
+    if (tx === undefined && message.idempotencyKey === undefined) {
+      await this.#publishBatched(message);
+      return { id: message.id, duplicate: false };
+    }
     const via = tx === undefined ? this.#client : tx as Queryable;
     if (typeof via?.query !== "function") {
       throw new TypeError(
@@ -385,6 +401,11 @@ class PostgresTransport implements Transport {
       now + lease,
       token,
     ]);
+    if (rows.length === max && !this.#analyzed) {
+      // A backlog: make sure the planner has statistics (see Statements.analyze).
+      this.#analyzed = true;
+      this.#client.query(this.#sql.analyze).catch(() => {});
+    }
     return (rows as DeliveryRow[])
       .sort((a, b) => num(a.due_at) - num(b.due_at) || num(a.seq) - num(b.seq))
       .map((found) => this.#delivery(name, token, found));
@@ -489,6 +510,68 @@ class PostgresTransport implements Transport {
     if (this.#closed) throw new Error(`Cannot ${action} as the PostgreSQL transport is closed`);
   }
 
+  /**
+   * Stores the publishes without a transaction or an idempotency key asked for in one turn of
+   * the event loop in one statement (one round trip, one commit), in the order they were asked
+   * for; they succeed or fail together.
+   */
+  #publishBatched(message: OutgoingMessage): Promise<void> {
+    return new Promise((done, fail) => {
+      this.#publishes.push({ message, done, fail });
+      if (this.#publishes.length === 1) lingerThen(LINGER, () => this.#flushPublishes());
+    });
+  }
+
+  async #flushPublishes(): Promise<void> {
+    const batch = this.#publishes;
+    this.#publishes = [];
+    try {
+      const messages = batch.map((publish) => publish.message);
+      const { rows } = await this.#client.query(this.#sql.publishMany, [
+        messages.map((message) => message.id),
+        messages.map((message) => message.topic),
+        messages.map((message) => message.data),
+        messages.map((message) => message.publishedAt),
+        messages.map((message) => message.key ?? null),
+        this.#clock.now(),
+        this.#channel,
+      ]);
+      for (const publish of batch) publish.done();
+      for (const name of (rows[0] as { names: string[] | null }).names ?? []) this.#wake(name);
+    } catch (error) {
+      for (const publish of batch) publish.fail(error);
+    }
+  }
+
+  /**
+   * Acks in batches: the acks asked for in one turn of the event loop (the runs of one claim
+   * finish together) go in one statement, so one round trip and one commit serve them all.
+   */
+  #ack(id: string, name: string, token: string): Promise<boolean> {
+    return new Promise((done, fail) => {
+      this.#acks.push({ id, name, token, done, fail });
+      if (this.#acks.length === 1) lingerThen(LINGER, () => this.#flushAcks());
+    });
+  }
+
+  async #flushAcks(): Promise<void> {
+    const batch = this.#acks;
+    this.#acks = [];
+    try {
+      const { rows } = await this.#client.query(this.#sql.ackMany, [
+        batch.map((ack) => ack.id),
+        batch.map((ack) => ack.name),
+        batch.map((ack) => ack.token),
+      ]);
+      const applied = new Set(
+        (rows as { event_id: string; name: string }[]).map((row) => `${row.name}\n${row.event_id}`),
+      );
+      for (const ack of batch) ack.done(applied.has(`${ack.name}\n${ack.id}`));
+    } catch (error) {
+      for (const ack of batch) ack.fail(error);
+    }
+  }
+
   /** A NOTIFY arrived: its payload lists the durable names with news, or `*` for all. */
   #notified(payload: string): void {
     if (payload === "*" || payload === "") {
@@ -524,7 +607,10 @@ class PostgresTransport implements Transport {
         checkSpan(lease, "lease", "extend a lease");
         return held("extend a lease", sql.extend, [clock.now() + lease]);
       },
-      ack: () => held("acknowledge", sql.ack),
+      ack: async () => {
+        this.#checkOpen("acknowledge");
+        return this.#ack(id, name, token);
+      },
       retry: async (delay, error) => {
         checkSpan(delay, "delay", "retry");
         const done = await held("retry", sql.retry, [clock.now() + delay, error]);
@@ -550,6 +636,17 @@ class PostgresTransport implements Transport {
       },
     };
   }
+}
+
+/**
+ * Microtask turns a batch waits for more: about the depth of the promise chains from the calls
+ * of one turn (a `Promise.all` of publishes, the runs of one claim finishing) to the transport.
+ */
+const LINGER = 8;
+
+/** Runs `fn` after `turns` more microtask turns: costs no timer. */
+function lingerThen(turns: number, fn: () => void): void {
+  queueMicrotask(() => turns === 0 ? fn() : lingerThen(turns - 1, fn));
 }
 
 /** The event of a delivery row. */
