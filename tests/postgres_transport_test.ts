@@ -4,7 +4,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type DurableEvent, matchTopic, Soiree, type Transport } from "../mod.ts";
-import { fromPostgresJs, postgresTransport } from "../src/postgres/mod.ts";
+import { fromPostgresJs, type PostgresJs, postgresTransport } from "../src/postgres/mod.ts";
 import { patternRegex } from "../src/postgres/_pattern.ts";
 import { conformance } from "./_conformance.ts";
 import {
@@ -19,6 +19,13 @@ import {
 import { deferred, gate, within } from "./_util.ts";
 
 const LONG = 20_000;
+
+/** A `postgres` (porsager) instance, the part the tests use. */
+interface Sql extends PostgresJs {
+  unsafe(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  begin<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  end(): Promise<void>;
+}
 
 describe("postgres", { skip: SKIP_REASON }, () => {
   const { factory, done } = postgresFixtures();
@@ -142,15 +149,23 @@ describe("postgres outbox", { skip: SKIP_REASON }, () => {
 
   test("cleanup deletes expired idempotency keys and fully acked events past retention", async () => {
     const { client, schema } = await setup();
-    const transport = await postgresTransport({ client, schema, retention: 0, listen: false });
+    let ahead = 0; // real time, moved ahead by hand below
+    const clock = { now: () => Date.now() + ahead, setTimeout, clearTimeout };
+    const transport = await postgresTransport({
+      client,
+      schema,
+      retention: 0,
+      listen: false,
+      clock,
+    });
     transports.push(transport);
     const soiree = new Soiree({ transport });
     const done = gate();
     soiree.on("a", () => done.open(), { durable: "n" });
     await soiree.publish("a", 1, { idempotencyKey: "k", dedupeWindow: 1 });
     await within(done.promise, LONG, "delivery");
-    await new Promise((resolve) => setTimeout(resolve, 20));
     while (soiree.stats().durable.acked < 1) await new Promise((r) => setTimeout(r, 5));
+    ahead += 1_000; // past the key's 1 ms window and the 0 ms retention
     const cleaned = await (transport as unknown as { cleanup(): Promise<unknown> }).cleanup();
     assert.deepEqual(cleaned, { keys: 1, events: 1 });
     await soiree.close();
@@ -161,23 +176,48 @@ describe("postgres outbox", { skip: SKIP_REASON }, () => {
     const consumer = await postgresTransport({ client, schema, pollInterval: 60_000 });
     const producer = await postgresTransport({ client, schema, listen: false });
     transports.push(consumer, producer);
-    const soiree = new Soiree({ transport: consumer });
+    // The consumer's transport, telling when its listener's loop went idle (called wait()).
+    let idle = deferred<void>();
+    const watched: Transport = {
+      name: consumer.name,
+      features: consumer.features,
+      subscribe: (subscription) => consumer.subscribe(subscription),
+      publish: (message, tx) => consumer.publish(message, tx),
+      receive: (name, max, lease) => consumer.receive(name, max, lease),
+      wait: (name, signal) => {
+        idle.resolve();
+        return consumer.wait(name, signal);
+      },
+      deadLetters: (name, limit) => consumer.deadLetters(name, limit),
+      redrive: (name, limit) => consumer.redrive(name, limit),
+      close: () => consumer.close(),
+    };
+    await consumer.subscribe({ name: "pong", pattern: "ping.*" });
+    const soiree = new Soiree({ transport: watched });
     const publisher = new Soiree({ transport: producer });
-    const got = deferred<unknown>();
-    soiree.on("ping", (event) => got.resolve(event.payload), { durable: "pong" });
-    await publisher.publish("ping", "first"); // the name is stored once this resolves
-    assert.equal(await within(got.promise, LONG, "the first delivery"), "first");
-    const second = deferred<unknown>();
-    soiree.on("ping2", (event) => second.resolve(event.payload), { durable: "pong2" });
-    await new Promise((resolve) => setTimeout(resolve, 200)); // both consumers idle now
-    await publisher.publish("ping2", "woken");
-    assert.equal(await within(second.promise, 10_000, "a wake-up by NOTIFY"), "woken");
+    const got: unknown[] = [];
+    let next = deferred<void>();
+    soiree.on("ping.*", (event) => {
+      got.push(event.payload);
+      next.resolve();
+    }, { durable: "pong" });
+    for (const payload of ["first", "second"]) {
+      await within(idle.promise, LONG, "an idle consumer");
+      idle = deferred<void>();
+      await publisher.publish("ping.sent", payload);
+      await within(next.promise, 10_000, `a wake-up by NOTIFY (${payload})`);
+      next = deferred<void>();
+    }
+    assert.deepEqual(got, ["first", "second"]);
     await Promise.all([soiree.close(), publisher.close()]);
   });
 
   test("the postgres (porsager) adapter: LISTEN, publish in sql.begin(), complete in a transaction", async () => {
     const { schema } = await setup();
-    const postgres = (await import("postgres")).default;
+    // Loaded by a name the type checker does not follow: in one type-check graph with the
+    // bench's drizzle-orm, `postgres` would change how drizzle's peers resolve.
+    const specifier = "postgres";
+    const postgres = (await import(specifier)).default as (url: string, options: unknown) => Sql;
     const sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 10 });
     try {
       const client = fromPostgresJs(sql);
@@ -193,7 +233,6 @@ describe("postgres outbox", { skip: SKIP_REASON }, () => {
         });
         done.resolve(event);
       }, { durable: "seen" });
-      await new Promise((resolve) => setTimeout(resolve, 200));
       await assert.rejects(
         sql.begin(async (tx) => {
           await soiree.publish("user.created", "no", { tx: fromPostgresJs(tx) });
