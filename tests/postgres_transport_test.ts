@@ -126,6 +126,29 @@ describe("postgres outbox", { skip: SKIP_REASON }, () => {
     await soiree.close();
   });
 
+  test("event.complete(tx) after the listener returned rejects with a TypeError, writing nothing", async () => {
+    const { client, open } = await setup();
+    const soiree = new Soiree({ transport: await open() });
+    const got = deferred<DurableEvent>();
+    soiree.on("late.ack", (event) => got.resolve(event), { durable: "late" });
+    await soiree.publish("late.ack", 1);
+    const event = await within(got.promise, LONG, "delivery");
+    const tx = await client.connect();
+    try {
+      await tx.query("BEGIN");
+      await assert.rejects(
+        event.complete(tx),
+        (error: Error) =>
+          error instanceof TypeError && /listener has already returned/.test(error.message),
+      );
+      await tx.query("ROLLBACK");
+    } finally {
+      tx.release();
+    }
+    await soiree.close();
+    assert.equal(soiree.stats().durable.acked, 1, "Soiree acked it itself, once");
+  });
+
   test("several processes setting the schema up at once all succeed, once", async () => {
     const { client, schema } = await setup();
     const opened = await Promise.all(

@@ -541,7 +541,7 @@ test(
     assert.equal(mode.journal_mode, "wal");
     assert.equal(count(db, "deliveries"), 1, "stored before close, kept after");
     const version = db.prepare("SELECT value FROM soiree_meta WHERE key = 'schema_version'").get();
-    assert.equal(Number((version as { value: unknown }).value), 1);
+    assert.equal(Number((version as { value: unknown }).value), 2);
   },
 );
 
@@ -696,8 +696,29 @@ test("the synchronous option sets how commits wait for the disk, and is left alo
 test("sqliteTransport() refuses tables made by a newer schema", async () => {
   const db = open();
   await sqliteTransport(db);
-  db.exec("UPDATE soiree_meta SET value = 2 WHERE key = 'schema_version'");
-  await assert.rejects(sqliteTransport(db), /schema version 2, made by a newer Soiree/);
+  db.exec("UPDATE soiree_meta SET value = 3 WHERE key = 'schema_version'");
+  await assert.rejects(sqliteTransport(db), /schema version 3, made by a newer Soiree/);
+});
+
+test("sqliteTransport() upgrades tables of schema version 1, keeping their deliveries", async () => {
+  const clock = new FakeClock();
+  const db = open();
+  const old = await sqliteTransport(db, { clock });
+  await old.subscribe({ name: "work", pattern: "job" });
+  await old.publish(message("job"));
+  await old.close();
+  // Version 1's layout: no ordering key.
+  db.exec("DROP INDEX soiree_deliveries_key");
+  db.exec("ALTER TABLE soiree_deliveries DROP COLUMN ordering_key");
+  db.exec("UPDATE soiree_meta SET value = 1 WHERE key = 'schema_version'");
+  const transport = await sqliteTransport(db, { clock });
+  const version = db.prepare("SELECT value FROM soiree_meta WHERE key = 'schema_version'").get();
+  assert.equal(Number((version as { value: unknown }).value), 2);
+  await transport.publish(message("job", { key: "k" }));
+  await transport.publish(message("job", { key: "k" }));
+  const first = await transport.receive("work", 10, 1_000);
+  assert.equal(first.length, 2, "the old delivery and the first of key k, not the second");
+  await transport.close();
 });
 
 test("sqliteTransport() reads integers that the handle returns as BigInt", async () => {

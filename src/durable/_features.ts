@@ -8,7 +8,8 @@ import { describeValue } from "../_topic.ts";
 /** Soiree's own transports that support each feature, for the error messages. */
 const SUPPORTED_BY = {
   transactions: "postgresTransport() from @x/soiree/postgres",
-  orderingKeys: "memoryTransport() and postgresTransport() from @x/soiree/postgres",
+  orderingKeys:
+    "memoryTransport(), sqliteTransport() from @x/soiree/sqlite or postgresTransport() from @x/soiree/postgres",
 } as const;
 
 /** `publish()`'s `tx` and `key`, checked against the transport. */

@@ -175,7 +175,7 @@ export interface PublishOptions {
    * published with the same key start, for each durable name, in publish order and one at a
    * time (the next starts once the previous one is acked or dead-lettered; a retry keeps its
    * place at the head). Events of other keys, or without a key, are never held up by it. Only
-   * on a transport whose `features.orderingKeys` is true (memory, PostgreSQL): elsewhere
+   * on a transport whose `features.orderingKeys` is true (memory, SQLite, PostgreSQL): elsewhere
    * `publish()` throws a `TypeError`.
    *
    * @default {none: no ordering}

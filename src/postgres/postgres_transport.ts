@@ -340,8 +340,12 @@ class PostgresTransport implements Transport {
       this.#cleanupTimer = setTimeout(() => {
         this.cleanup().catch(() => {}).finally(() => this.#closed || cleanup());
       }, options.cleanupInterval);
-      // A timer of housekeeping never keeps a process alive (Node and Bun; Deno has unrefTimer).
-      (this.#cleanupTimer as { unref?: () => void }).unref?.();
+      // A timer of housekeeping never keeps a process alive: Node and Bun have unref(), Deno
+      // has Deno.unrefTimer().
+      const timer = this.#cleanupTimer as unknown;
+      if (typeof timer === "number") {
+        (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(timer);
+      } else (timer as { unref?: () => void }).unref?.();
     };
     cleanup();
   }

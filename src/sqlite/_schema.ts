@@ -6,10 +6,10 @@
 /**
  * The schema this code writes and reads. Stored per table prefix in `<prefix>meta`, not in
  * `PRAGMA user_version`, which is one number per file and could belong to the user's own tables
- * (or to a second prefix) in a shared file. Version 1 is the first; an upgrade adds a step in
- * {@linkcode setUp} for each version after it.
+ * (or to a second prefix) in a shared file. Version 1 is the first; version 2 adds the deliveries'
+ * `ordering_key` column and its index (see {@linkcode setUp}).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Values bound to statement parameters: only these three kinds are used. */
 export type SqlValue = string | number | null;
@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS ${p}deliveries (
   lease_token TEXT,
   error TEXT,
   dead_at INTEGER,
+  ordering_key TEXT,
   PRIMARY KEY (event_id, name)
 );
 CREATE INDEX IF NOT EXISTS ${p}deliveries_due ON ${p}deliveries (name, state, run_at, event_id);
@@ -93,6 +94,18 @@ CREATE INDEX IF NOT EXISTS ${p}idempotency_keys_expiry ON ${p}idempotency_keys (
 INSERT OR IGNORE INTO ${p}meta (key, value) VALUES ('schema_version', ${SCHEMA_VERSION});
 INSERT OR IGNORE INTO ${p}meta (key, value) VALUES ('subscriptions_version', 0);
 `;
+}
+
+/** The index that finds a delivery's elders of the same ordering key (version 2 on). */
+function keyIndex(p: string): string {
+  return `CREATE INDEX IF NOT EXISTS ${p}deliveries_key ON ${p}deliveries (name, ordering_key)
+  WHERE ordering_key IS NOT NULL;`;
+}
+
+/** The steps from version 1 to 2: the ordering key. */
+function upgradeFrom1(p: string): string {
+  return `ALTER TABLE ${p}deliveries ADD COLUMN ordering_key TEXT;
+UPDATE ${p}meta SET value = 2 WHERE key = 'schema_version';`;
 }
 
 /** The schema version stored for `prefix`, or 0 when its tables do not exist yet. */
@@ -132,6 +145,8 @@ export function setUp(db: Handle, prefix: string, busyTimeout: number): void {
     db.exec("BEGIN IMMEDIATE");
     try {
       db.exec(ddl(prefix));
+      if (storedVersion(db, prefix) === 1) db.exec(upgradeFrom1(prefix));
+      db.exec(keyIndex(prefix));
       version = storedVersion(db, prefix);
       db.exec("COMMIT");
     } catch (error) {
