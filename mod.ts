@@ -48,3 +48,5 @@ export * from "./src/durable/codec.ts";
 export * from "./src/durable/memory_transport.ts";
 export * from "./src/durable/durable_event.ts";
 export * from "./src/durable/durable_options.ts";
+export * from "./src/durable/cloud_event.ts";
+export * from "./src/tracing.ts";

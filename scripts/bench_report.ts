@@ -4,7 +4,9 @@
  * standing, every scenario's table (each library's time per operation and Soiree's time divided
  * by it), how Soiree's cost grows with subscriptions and with listeners per topic, the memory
  * figures, and durable delivery beside the SQLite job queues (`bench/durable_bench.ts`, run as a
- * program). All ratios come from this one run.
+ * program). All ratios come from this one run, except the Redis section (Soiree beside BullMQ,
+ * `bench/redis_bench.ts`): it is measured when `REDIS_URL` names a server of yours, and kept
+ * from the previous report otherwise.
  *
  * With `--repeat=N` the suite runs N times and each bench keeps its lowest mean: other processes
  * can only add time, so on a shared machine that is the fairest figure (each round takes about
@@ -550,6 +552,26 @@ function memoryTable(memory: MemoryResult[]): string {
   return lines.join("\n");
 }
 
+/** Where `bench/redis_bench.ts` puts its section; the report keeps it. */
+const REDIS_MARK = /<!-- redis-bench:start -->[\s\S]*<!-- redis-bench:end -->/;
+
+/**
+ * The Redis section: measured now with `bench/redis_bench.ts` when REDIS_URL names a server (it
+ * creates and drops keys there), else kept from the current report, as it needs a server.
+ */
+async function redisSection(out: URL): Promise<string | undefined> {
+  if (Deno.env.get("REDIS_URL")) {
+    console.error("Comparing durable delivery on Redis with BullMQ…");
+    return (await run(["run", "--allow-all", "bench/redis_bench.ts"], "the Redis comparison"))
+      .trim();
+  }
+  try {
+    return REDIS_MARK.exec(await Deno.readTextFile(out))?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
 function loadAverage(): string {
   try {
     return Deno.loadavg().map((value) => value.toFixed(2)).join(" / ");
@@ -620,6 +642,7 @@ async function main(): Promise<void> {
     "the durable comparison",
   );
   const durable: DurableReport = JSON.parse(durableOutput.trim().split("\n").at(-1)!);
+  const redis = await redisSection(out);
   const loadAfter = loadAverage();
   const seconds = (performance.now() - started) / 1000;
 
@@ -685,6 +708,7 @@ async function main(): Promise<void> {
     "",
     durableSection(durable, durablePeers),
     "",
+    ...(redis === undefined ? [] : [redis, ""]),
     "## Scenarios",
   ];
   for (const [prefix, title] of SCENARIOS) {

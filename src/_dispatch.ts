@@ -27,6 +27,12 @@ import { EmitterClosedError } from "./errors.ts";
 /** What an emission returns when nothing failed: shared, so frozen. */
 export const NO_ERRORS: readonly Error[] = Object.freeze([]);
 
+/** The spans of `emit()` emissions, when they are traced (see `_emit_spans.ts`). */
+export interface EmissionSpans {
+  /** Starts the span of an emission of `topic`, ended when `emission` settles. */
+  wrap(topic: string, emission: Promise<readonly Error[]>): Promise<readonly Error[]>;
+}
+
 /** One emitter's dispatch. It is also the host of `emitSync()` events: never cancelled. */
 export class Dispatcher implements EventHost {
   /** `emit` and `emitSync` calls on an open emitter with a valid topic. */
@@ -43,6 +49,8 @@ export class Dispatcher implements EventHost {
   /** The emitter pool: each `emit()` is one task on it. */
   readonly pool: Pool | undefined;
   readonly #idGenerator: (() => string) | undefined;
+  /** Set only when emissions are traced. */
+  emitSpans: EmissionSpans | undefined = undefined;
 
   constructor(
     registry: Registry,

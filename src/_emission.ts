@@ -66,7 +66,8 @@ export function emitAsync(
   if (pool === undefined) queueMicrotask(() => emission.run());
   // Cancelled while queued (signal, timeout, close): cancel() gives its place back.
   else emission.ticket = submitJob(pool, emission);
-  return promise;
+  const spans = dispatcher.emitSpans;
+  return spans === undefined ? promise : spans.wrap(topic, promise);
 }
 
 let capturedResolve: (errors: readonly Error[]) => void;

@@ -119,6 +119,17 @@ export async function renderMetrics(
     "Publishes whose idempotency key was seen within its window: nothing new was stored.",
     [["", engine, stats.durable.duplicates]],
   );
+  if (typeof transport.broadcast === "function") {
+    out.family("soiree_broadcasts_sent_total", "counter", "Events broadcast() sent.", [
+      ["", engine, stats.durable.broadcastsSent],
+    ]);
+    out.family(
+      "soiree_broadcasts_received_total",
+      "counter",
+      "Broadcasts received from every process, this one included, and emitted here.",
+      [["", engine, stats.durable.broadcastsReceived]],
+    );
+  }
   const listeners = durable.listeners.map(({ name, metrics }) => ({
     labels: [...engine, ["listener", name]] as const,
     metrics,

@@ -3,8 +3,6 @@
 // error names the option, what was expected and what arrived) before any side effect, then
 // applies the defaults and makes the pools that options ask for. Owns no state.
 
-import type { Codec } from "./durable/codec.ts";
-import type { Transport } from "./durable/transport.ts";
 import type { ListenerOptions } from "./listener.ts";
 import type {
   CloseOptions,
@@ -16,7 +14,6 @@ import type {
   WaitForOptions,
 } from "./options.ts";
 import type { IterateOptions, WaitOptions } from "./_waiting.ts";
-import { jsonCodec } from "./durable/codec.ts";
 import { Pool } from "./pool.ts";
 import {
   assertBufferSize,
@@ -33,7 +30,9 @@ import type { RegistrationOptions } from "./_registry.ts";
 import type { Lifecycle } from "./_lifecycle.ts";
 import { describeValue } from "./_topic.ts";
 import { Priority } from "./priority.ts";
-import { checkCodec, checkTransport } from "./durable/_durability.ts";
+import { checkDurableSetup, type DurableSetup } from "./durable/_durability.ts";
+import { checkTraceEmit } from "./_emit_spans.ts";
+import type { Tracer } from "./tracing.ts";
 
 /** The emitter's options, checked, with their defaults. */
 export interface EmitterSetup {
@@ -44,8 +43,10 @@ export interface EmitterSetup {
   readonly pool: Pool | undefined;
   readonly ownsPool: boolean;
   readonly concurrent: boolean;
-  readonly transport: Transport | undefined;
-  readonly codec: Codec;
+  /** The transport, codec, CloudEvents source and tracer. */
+  readonly durable: DurableSetup;
+  /** The tracer of emission spans: set only with `traceEmit: true`. */
+  readonly emitTracer: Tracer | undefined;
 }
 
 /** Checks the options of `new Soiree()`; makes the emitter's own pool if they ask for one. */
@@ -53,8 +54,8 @@ export function readEmitterOptions(options: SoireeOptions): EmitterSetup {
   const action = "create the emitter";
   assertOptionsObject(options, action);
   const { errorHandler, panicHandler, idGenerator, maxListeners = 100, pool, dispatch } = options;
-  const transport = checkTransport(options.transport, action);
-  const codec = checkCodec(options.codec, action) ?? jsonCodec;
+  const durable = checkDurableSetup(options, action);
+  const traceEmit = checkTraceEmit(options.traceEmit, durable.tracer, action);
   assertFunction(errorHandler, "errorHandler", action);
   assertFunction(panicHandler, "panicHandler", action);
   assertFunction(idGenerator, "idGenerator", action);
@@ -70,8 +71,8 @@ export function readEmitterOptions(options: SoireeOptions): EmitterSetup {
     pool: pool === undefined ? undefined : pool instanceof Pool ? pool : new Pool(pool),
     ownsPool,
     concurrent,
-    transport,
-    codec,
+    durable,
+    emitTracer: traceEmit ? durable.tracer : undefined,
   };
 }
 

@@ -7,7 +7,7 @@
 // on a Map of n keys, a set/delete pair costs O(n) every few calls. So the hot Maps here are
 // never churned: the cache rotates two generations instead of evicting, an invalidated topic
 // is overwritten with `undefined`, and emptied exact entries stay until a sweep rebuilds the
-// map. It never calls a listener, never
+// map (emptied wildcard entries leave the trie but stay in their own map). It never calls a listener, never
 // reports a failure and knows nothing of emissions: dispatch reads the lists it returns.
 
 import type { SoireeEvent } from "./event.ts";
@@ -15,7 +15,7 @@ import type { Subscription } from "./listener.ts";
 import type { EmitterInternals } from "./_internal.ts";
 import type { Pool } from "./pool.ts";
 import { monotonicUlid } from "./ulid.ts";
-import { assertTopic, describeValue, EXACT } from "./_topic.ts";
+import { assertTopic, describeValue, EXACT, splitTopic } from "./_topic.ts";
 import { ListenerList } from "./_listener_list.ts";
 import { matchSegments, PatternTrie } from "./_trie.ts";
 
@@ -55,6 +55,11 @@ interface PatternEntry {
   readonly segments: readonly string[] | undefined;
   /** Insertion ordered, and removal is O(1) however many listeners there are. */
   readonly list: ListenerList<Registration>;
+  /**
+   * The list as a dispatch list (sorted by priority then subscription order), made on demand
+   * and dropped on every change: a topic reached through this entry alone reuses it.
+   */
+  sorted: readonly Registration[] | undefined;
   warned: boolean;
 }
 
@@ -172,7 +177,13 @@ export class Registry {
   #exact = new Map<string, PatternEntry>();
   /** Entries of `#exact` with no listener left, kept for reuse until a sweep. */
   #emptyExact = 0;
+  /** Wildcard entries by pattern: the trie's, and emptied ones (out of the trie) for reuse. */
+  #wild = new Map<string, PatternEntry>();
+  /** Entries of `#wild` with no listener left (not in the trie), kept until a sweep. */
+  #emptyWild = 0;
   #trie = new PatternTrie<PatternEntry>();
+  /** The entries one `lookup()` matched: reused, and emptied after each. */
+  readonly #matched: PatternEntry[] = [];
   /** Listeners by custom ID (the user's generator), to refuse duplicates and find them. */
   #byId = new Map<string, Registration>();
   /** Live listeners whose ID was read or given: for leak tests. */
@@ -204,26 +215,41 @@ export class Registry {
   ): Registration {
     const custom = this.#idGenerator !== undefined;
     const id = custom ? this.#newId() : undefined;
-    let entry = kind === EXACT ? this.#exact.get(pattern) : this.#trie.get(pattern.split("."));
-    if (entry !== undefined && entry.segments === undefined && entry.list.size === 0) {
-      this.#emptyExact--;
-    } else if (entry === undefined) {
-      const segments = kind === EXACT ? undefined : pattern.split(".");
-      entry = { registry: this, pattern, segments, list: new ListenerList(), warned: false };
+    let entry = kind === EXACT ? this.#exact.get(pattern) : this.#wild.get(pattern);
+    if (entry === undefined) {
+      const segments = kind === EXACT ? undefined : splitTopic(pattern);
+      entry = {
+        registry: this,
+        pattern,
+        segments,
+        list: new ListenerList(),
+        sorted: undefined,
+        warned: false,
+      };
       if (segments === undefined) this.#exact.set(pattern, entry);
-      else this.#trie.set(segments, entry);
+      else {
+        this.#wild.set(pattern, entry);
+        this.#trie.set(segments, entry);
+      }
+    } else if (entry.list.size === 0) {
+      // An emptied entry, kept: in use again.
+      if (entry.segments === undefined) this.#emptyExact--;
+      else {
+        this.#emptyWild--;
+        this.#trie.set(entry.segments, entry);
+      }
     }
     const registration = new Registration(id, entry, fn, this.#seq++, options);
     const { signal } = options;
     if (signal?.aborted) {
       // Subscribed and unsubscribed at once: nothing to store.
-      if (entry.segments === undefined && entry.list.size === 0) this.#emptyExact++;
       this.#dropEntryIfEmpty(entry);
       registration.state |= REMOVED;
       if (options.ownsPool) void options.pool!.close();
       return registration;
     }
     entry.list.add(registration);
+    entry.sorted = undefined;
     this.count++;
     if (id !== undefined) {
       this.#byId.set(id, registration);
@@ -269,12 +295,12 @@ export class Registry {
     }
     const { entry } = registration;
     entry.list.delete(registration);
+    entry.sorted = undefined;
     this.count--;
     if (registration.indexed) {
       this.#indexed--;
       if (this.#idGenerator !== undefined) this.#byId.delete(registration.rawId!);
     }
-    if (entry.segments === undefined && entry.list.size === 0) this.#emptyExact++;
     this.#dropEntryIfEmpty(entry);
     this.#invalidate(entry);
     return true;
@@ -289,7 +315,7 @@ export class Registry {
       const registration = this.#byId.get(id);
       return registration?.pattern === pattern ? registration : undefined;
     }
-    const entry = kind === EXACT ? this.#exact.get(pattern) : this.#trie.get(pattern.split("."));
+    const entry = kind === EXACT ? this.#exact.get(pattern) : this.#wild.get(pattern);
     if (entry === undefined) return undefined;
     return entry.list.find((registration) => registration.rawId === id);
   }
@@ -313,20 +339,25 @@ export class Registry {
       return old;
     }
     assertTopic(topic, action);
-    const exact = this.#exact.get(topic)?.list;
-    let list: Registration[] | readonly Registration[];
-    if (this.#trie.size === 0) {
-      list = exact === undefined || exact.size === 0 ? EMPTY : exact.appendTo([]);
-    } else {
-      const entries = this.#trie.match(topic.split("."), []);
-      if ((exact === undefined || exact.size === 0) && entries.length === 0) list = EMPTY;
+    let exact = this.#exact.get(topic);
+    if (exact !== undefined && exact.list.size === 0) exact = undefined;
+    let list: readonly Registration[];
+    if (this.#trie.size === 0) list = exact === undefined ? EMPTY : sortedList(exact);
+    else {
+      const entries = this.#matched;
+      this.#trie.match(splitTopic(topic), entries);
+      const count = entries.length;
+      if (count === 0) list = exact === undefined ? EMPTY : sortedList(exact);
+      else if (count === 1 && exact === undefined) list = sortedList(entries[0]);
       else {
-        const merged: Registration[] = exact === undefined ? [] : exact.appendTo([]);
-        for (const entry of entries) entry.list.appendTo(merged);
+        // Lists of several entries: merged, then sorted.
+        const merged: Registration[] = exact === undefined ? [] : exact.list.appendTo([]);
+        for (let i = 0; i < count; i++) entries[i].list.appendTo(merged);
+        if (merged.length > 1) merged.sort(byPriorityThenSeq);
         list = merged;
       }
+      entries.length = 0;
     }
-    if (list.length > 1) (list as Registration[]).sort(byPriorityThenSeq);
     this.#cacheSet(topic, list);
     return list;
   }
@@ -342,12 +373,12 @@ export class Registry {
 
   /** How many listeners are subscribed to exactly this wildcard pattern. */
   patternCount(pattern: string): number {
-    return this.#trie.get(pattern.split("."))?.list.size ?? 0;
+    return this.#wild.get(pattern)?.list.size ?? 0;
   }
 
   /** Drops every listener at once (close): linear, not one removal at a time. */
   clear(): void {
-    for (const entry of [...this.#exact.values(), ...this.#trie.values()]) {
+    for (const entry of [...this.#exact.values(), ...this.#wild.values()]) {
       for (const registration of entry.list.appendTo([])) {
         registration.state |= REMOVED;
         const extra = registration.extra;
@@ -357,9 +388,12 @@ export class Registry {
         }
       }
       entry.list.clear();
+      entry.sorted = undefined;
     }
     this.#exact = new Map();
     this.#emptyExact = 0;
+    this.#wild = new Map();
+    this.#emptyWild = 0;
     this.#trie = new PatternTrie<PatternEntry>();
     this.#byId = new Map();
     this.#indexed = 0;
@@ -370,7 +404,7 @@ export class Registry {
   /** The workload-class pools of the listeners subscribed now, each once (for metrics). */
   pools(): Set<Pool> {
     const pools = new Set<Pool>();
-    for (const entry of [...this.#exact.values(), ...this.#trie.values()]) {
+    for (const entry of [...this.#exact.values(), ...this.#wild.values()]) {
       for (const registration of entry.list.appendTo([])) {
         if (registration.pool !== undefined) pools.add(registration.pool);
       }
@@ -439,11 +473,16 @@ export class Registry {
     const { segments } = entry;
     if (segments !== undefined) {
       if (this.cache.size + this.#oldCache.size > SCAN_LIMIT) return this.#clearCache();
+      // A pattern that starts with a literal segment matches only topics that start with it:
+      // most cached topics are ruled out without splitting them.
+      const first = segments[0];
+      const prefix = first === "*" || first === "**" ? "" : `${first}.`;
       for (const generation of [this.cache, this.#oldCache]) {
         for (const [topic, list] of generation) {
-          if (list !== undefined && matchSegments(segments, topic.split("."))) {
-            generation.set(topic, undefined);
-          }
+          if (
+            list !== undefined && topic.startsWith(prefix) &&
+            matchSegments(segments, splitTopic(topic))
+          ) generation.set(topic, undefined);
         }
       }
       return;
@@ -454,27 +493,41 @@ export class Registry {
   }
 
   /**
-   * Drops an emptied wildcard entry from the trie at once. An emptied exact entry stays for
-   * reuse; once emptied ones outnumber the live ones (and SWEEP_AFTER), the map is rebuilt
-   * without them, and when no listener is left at all it is dropped whole.
+   * Once an entry has no listener left: a wildcard one leaves the trie at once (matching never
+   * meets it). Both kinds stay in their map for reuse when subscribed again; once emptied ones
+   * outnumber the live ones (and SWEEP_AFTER), the map is rebuilt without them, and when no
+   * listener is left at all both maps are dropped whole.
    */
   #dropEntryIfEmpty(entry: PatternEntry): void {
     if (entry.list.size > 0) return;
-    if (entry.segments !== undefined) {
-      if (this.#trie.get(entry.segments) === entry) this.#trie.delete(entry.segments);
-      return;
-    }
-    const empty = this.#emptyExact;
+    const { segments } = entry;
+    if (segments !== undefined) {
+      this.#trie.delete(segments);
+      this.#emptyWild++;
+    } else this.#emptyExact++;
     if (this.count === 0) {
       this.#exact = new Map();
       this.#emptyExact = 0;
-    } else if (empty > SWEEP_AFTER && empty > this.#exact.size - empty) {
-      const live = new Map<string, PatternEntry>();
-      for (const [pattern, kept] of this.#exact) if (kept.list.size > 0) live.set(pattern, kept);
-      this.#exact = live;
+      this.#wild = new Map();
+      this.#emptyWild = 0;
+      return;
+    }
+    if (this.#emptyExact > SWEEP_AFTER && this.#emptyExact > this.#exact.size - this.#emptyExact) {
+      this.#exact = liveEntries(this.#exact);
       this.#emptyExact = 0;
     }
+    if (this.#emptyWild > SWEEP_AFTER && this.#emptyWild > this.#wild.size - this.#emptyWild) {
+      this.#wild = liveEntries(this.#wild);
+      this.#emptyWild = 0;
+    }
   }
+}
+
+/** The entries of a map that still have listeners. */
+function liveEntries(entries: Map<string, PatternEntry>): Map<string, PatternEntry> {
+  const live = new Map<string, PatternEntry>();
+  for (const [pattern, entry] of entries) if (entry.list.size > 0) live.set(pattern, entry);
+  return live;
 }
 
 /** How messages name a listener: its ID, its pattern and the topic it was called for. */
@@ -482,6 +535,17 @@ export function describeListener(registration: Registration, topic: string): str
   return `Listener ${registration.id} of ${describeValue(registration.pattern)} on ${
     describeValue(topic)
   }`;
+}
+
+/** An entry's dispatch list, made once per change of the entry (shared by the topics it reaches). */
+function sortedList(entry: PatternEntry): readonly Registration[] {
+  let sorted = entry.sorted;
+  if (sorted === undefined) {
+    const list = entry.list.appendTo([]);
+    if (list.length > 1) list.sort(byPriorityThenSeq);
+    entry.sorted = sorted = list;
+  }
+  return sorted;
 }
 
 function byPriorityThenSeq(a: Registration, b: Registration): number {

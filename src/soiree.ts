@@ -24,16 +24,14 @@ import { ListenerNotFoundError } from "./errors.ts";
 import type { Pool } from "./pool.ts";
 import { assertOptionsObject } from "./_checks.ts";
 import { definePrintout, emitterPrintout } from "./_describe.ts";
-import { Dispatcher } from "./_dispatch.ts";
+import type { Dispatcher } from "./_dispatch.ts";
 import { emitAsync } from "./_emission.ts";
-import { FailurePath } from "./_failure.ts";
+import type { FailurePath } from "./_failure.ts";
 import { emitterAccess } from "./_internal.ts";
-import { Lifecycle } from "./_lifecycle.ts";
-import { Registry } from "./_registry.ts";
+import type { Lifecycle } from "./_lifecycle.ts";
+import type { Registry } from "./_registry.ts";
 import {
-  readCloseOptions,
   readEmitOptions,
-  readEmitterOptions,
   readEventsOptions,
   readListenerOptions,
   readWaitOptions,
@@ -41,6 +39,7 @@ import {
 import { assertTopic, checkPattern, describeValue, EXACT } from "./_topic.ts";
 import { events, waitFor, type WaitHost } from "./_waiting.ts";
 import { renderMetrics } from "./_metrics.ts";
+import { assembleParts, closeEmitter, type EmitterParts, readStats } from "./_parts.ts";
 import type {
   DeadLetter,
   DeadLetterOptions,
@@ -49,7 +48,7 @@ import type {
   PublishOptions,
 } from "./durable/durable_options.ts";
 import type { PublishReceipt } from "./durable/transport.ts";
-import { checkDurableName, checkLimit, Durability } from "./durable/_durability.ts";
+import { checkDurableName, checkLimit, type Durability } from "./durable/_durability.ts";
 
 /**
  * An in-process event emitter with dot-separated topics, `*` and `**` patterns, listener
@@ -89,10 +88,10 @@ import { checkDurableName, checkLimit, Durability } from "./durable/_durability.
 export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   readonly #registry: Registry;
   readonly #failure: FailurePath;
-  readonly #lifecycle: Lifecycle = new Lifecycle();
+  readonly #lifecycle: Lifecycle;
   readonly #dispatcher: Dispatcher;
   readonly #pool: Pool | undefined;
-  readonly #ownsPool: boolean;
+  readonly #parts: EmitterParts;
   readonly #waitHost: WaitHost;
   readonly #durability: Durability;
   readonly #eventId = (): string => this.#dispatcher.eventId();
@@ -114,25 +113,14 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * @throws {RangeError} When `maxListeners` is not a non-negative integer.
    */
   constructor(options: SoireeOptions = {}) {
-    const { errorHandler, panicHandler, idGenerator, maxListeners, transport, codec, ...rest } =
-      readEmitterOptions(options);
-    this.#concurrent = rest.concurrent;
-    this.#ownsPool = rest.ownsPool;
-    this.#pool = rest.pool;
-    this.#registry = new Registry(idGenerator, maxListeners);
-    this.#failure = new FailurePath(errorHandler, panicHandler);
-    this.#dispatcher = new Dispatcher(
-      this.#registry,
-      this.#failure,
-      this.#lifecycle,
-      this.#pool,
-      idGenerator,
+    const parts = assembleParts(
+      options,
+      (pattern, listener, priority) => this.on(pattern, listener, { priority }),
     );
-    this.#durability = new Durability(transport, codec, this.#failure, this.#lifecycle);
-    this.#waitHost = {
-      lifecycle: this.#lifecycle,
-      subscribe: (pattern, listener, priority) => this.on(pattern, listener, { priority }),
-    };
+    this.#parts = parts;
+    ({ registry: this.#registry, failure: this.#failure, lifecycle: this.#lifecycle } = parts);
+    ({ dispatcher: this.#dispatcher, pool: this.#pool, durability: this.#durability } = parts);
+    ({ waitHost: this.#waitHost, concurrent: this.#concurrent } = parts);
   }
 
   /** Whether `close()` has been called. */
@@ -417,6 +405,41 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
   }
 
   /**
+   * Sends an event to the in-process listeners of every process sharing the transport, this
+   * one included: each runs it as an `emit()` of the topic and the decoded payload (patterns
+   * match as for `emit()`; durable listeners never see it). At most once and not stored: a
+   * process that is not running misses it. Listener failures there go to that emitter's error
+   * handler, then its panic handler (nobody awaits them). Receiving starts when the emitter is
+   * made (on Redis, one Pub/Sub connection of its own); see the README's "Broadcast".
+   *
+   * @param topic The topic (no wildcards).
+   * @param args The payload, encoded with the codec (JSON by default).
+   * @returns A promise that resolves once the transport accepted it; it rejects with an `Error`
+   * whose `cause` is the transport's error, or an `EmitterClosedError` when closed.
+   * @throws {TypeError} When the topic is invalid, the payload cannot be encoded, or the
+   * transport cannot broadcast (none, or SQLite: the message names the ones that can).
+   *
+   * @example
+   * ```ts
+   * import { memoryTransport, Soiree } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const transport = memoryTransport(); // one per process; Redis reaches every process
+   * await using a = new Soiree({ transport });
+   * await using b = new Soiree({ transport });
+   * const got = Promise.withResolvers<unknown>();
+   * b.on("cache.user.*", (event) => got.resolve(event.payload));
+   * await a.broadcast("cache.user.invalidate", { id: 42 });
+   * assert.deepEqual(await got.promise, { id: 42 });
+   * ```
+   */
+  broadcast<K extends keyof E & string>(topic: K, ...args: EmitSyncArgs<E, K>): Promise<void>;
+  broadcast(topic: string, payload?: unknown): Promise<void> {
+    assertTopic(topic, "broadcast");
+    return this.#durability.broadcast(topic, payload, this.#eventId);
+  }
+
+  /**
    * Lists the dead letters of a durable name, oldest first: deliveries parked after their last
    * attempt or a `PermanentError`, with the payload, attempts, last error and times. Works in
    * any process that shares the transport, whether or not it runs that listener.
@@ -578,16 +601,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * ```
    */
   stats(): SoireeStats {
-    const dispatcher = this.#dispatcher;
-    return {
-      emitted: dispatcher.emitted,
-      delivered: dispatcher.delivered,
-      failed: this.#failure.failed,
-      aborted: dispatcher.aborted,
-      inFlight: this.#lifecycle.inFlight,
-      listeners: this.#registry.count,
-      durable: { ...this.#durability.counters },
-    };
+    return readStats(this.#parts);
   }
 
   /**
@@ -653,23 +667,7 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    * ```
    */
   close(options?: CloseOptions): Promise<void> {
-    let timeout: number | undefined;
-    try {
-      timeout = readCloseOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (!this.#lifecycle.closed) this.#durability.stopFetching();
-    return this.#lifecycle.close(options?.signal, timeout, async (gaveUp) => {
-      this.#registry.clear();
-      const durable = this.#durability.close(gaveUp);
-      if (this.#ownsPool) {
-        // Gave up: the pool's queued tasks are dropped at once too.
-        const now = gaveUp && { signal: AbortSignal.abort(gaveUp.reason) };
-        await this.#pool!.close(now).catch(() => {});
-      }
-      await durable;
-    });
+    return closeEmitter(this.#parts, options);
   }
 
   /**

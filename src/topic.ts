@@ -4,7 +4,7 @@
  * @module
  */
 
-import { assertTopic, checkPattern } from "./_topic.ts";
+import { assertTopic, checkPattern, splitTopic } from "./_topic.ts";
 import { PatternTrie } from "./_trie.ts";
 
 /**
@@ -32,6 +32,6 @@ export function matchTopic(pattern: string, topic: string): boolean {
   checkPattern(pattern, "match");
   assertTopic(topic, "match");
   const trie = new PatternTrie<true>();
-  trie.set(pattern.split("."), true);
-  return trie.match(topic.split("."), []).length > 0;
+  trie.set(splitTopic(pattern), true);
+  return trie.match(splitTopic(topic), []).length > 0;
 }

@@ -545,34 +545,56 @@ export function conformance(label: string, setup: FixtureFactory): void {
     }),
   );
 
-  test(
-    name("a stored event that no longer decodes is dead-lettered with the decode error"),
-    withStore(undefined, async ({ make, open }) => {
-      const panics: unknown[] = [];
-      const decoding = await make({ panicHandler: (value) => void panics.push(value) });
-      const calls: unknown[] = [];
-      decoding.on("order.*", (event) => void calls.push(event.payload), { durable: "orders" });
-      await decoding.publish("order.init", 1); // registers the name before the raw write
-      await until(() => decoding.stats().durable.acked === 1);
-      const raw = await open();
-      await raw.publish({
-        id: "01JD0000000000000000000001",
-        topic: "order.bad",
-        data: "{not json",
-        publishedAt: Date.now(),
-        idempotencyKey: undefined,
-        dedupeWindow: 1,
-      });
-      await until(() => decoding.stats().durable.deadLettered === 1);
-      const [letter] = await decoding.deadLetters("orders");
-      assert.equal(letter.data, "{not json");
-      assert.equal(letter.payload, undefined);
-      assert.match(letter.error, /Cannot decode the stored data/);
-      assert.equal(letter.attempts, 1);
-      assert.ok(panics.length >= 1);
-      assert.deepEqual(calls, [1], "the listener never saw the undecodable event");
-    }),
-  );
+  for (
+    const [title, data, error] of [
+      [
+        name("a stored event that is not JSON is dead-lettered with an error saying so"),
+        "{not json",
+        /Cannot read the stored event as it is not a CloudEvents JSON/,
+      ],
+      [
+        name(
+          "a stored event that is not a CloudEvents document is dead-lettered naming the member",
+        ),
+        '{"specversion":"1.0","id":"01JD0000000000000000000001","type":"order.bad"}',
+        /Cannot read the stored event as 'source' must be a non-empty string: received undefined/,
+      ],
+      [
+        name("a stored event whose data no longer decodes is dead-lettered with the error"),
+        '{"specversion":"1.0","id":"01JD0000000000000000000001","source":"x","type":"order.bad","datacontenttype":"text/plain","data":"{not json"}',
+        /Cannot decode the stored data: /,
+      ],
+    ] as const
+  ) {
+    test(
+      title,
+      withStore(undefined, async ({ make, open }) => {
+        const panics: unknown[] = [];
+        const decoding = await make({ panicHandler: (value) => void panics.push(value) });
+        const calls: unknown[] = [];
+        decoding.on("order.*", (event) => void calls.push(event.payload), { durable: "orders" });
+        await decoding.publish("order.init", 1); // registers the name before the raw write
+        await until(() => decoding.stats().durable.acked === 1);
+        const raw = await open();
+        await raw.publish({
+          id: "01JD0000000000000000000001",
+          topic: "order.bad",
+          data,
+          publishedAt: Date.now(),
+          idempotencyKey: undefined,
+          dedupeWindow: 1,
+        });
+        await until(() => decoding.stats().durable.deadLettered === 1);
+        const [letter] = await decoding.deadLetters("orders");
+        assert.equal(letter.data, data);
+        assert.equal(letter.payload, undefined);
+        assert.match(letter.error, error);
+        assert.equal(letter.attempts, 1);
+        assert.ok(panics.length >= 1);
+        assert.deepEqual(calls, [1], "the listener never saw the unreadable event");
+      }),
+    );
+  }
 
   test(
     name("store errors in the fetch loop are backed off and counted, and the loop goes on"),

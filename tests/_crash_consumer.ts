@@ -11,11 +11,11 @@
 //
 // Usage: <runtime> _crash_consumer.ts '<CrashConsumerConfig as JSON>'
 
-import { writeSync } from "node:fs";
 import process from "node:process";
 import { Soiree } from "../mod.ts";
 import { sqliteTransport } from "../src/sqlite/mod.ts";
 import { driver, opensPaths } from "./_sqlite.ts";
+import { report } from "./_consumer_process.ts";
 
 /** What crash_test.ts passes as the one argument, as JSON. */
 export interface CrashConsumerConfig {
@@ -34,24 +34,6 @@ export interface CrashConsumerConfig {
 }
 
 const config: CrashConsumerConfig = JSON.parse(process.argv[process.argv.length - 1]);
-
-const PAUSE = new Int32Array(new SharedArrayBuffer(4));
-
-/**
- * Writes a line to stdout before it returns. Node leaves a piped stdout non-blocking, so a write
- * while the test is slow to read fails with EAGAIN: wait a moment and write the rest.
- */
-function report(line: string): void {
-  const bytes = new TextEncoder().encode(`${line}\n`);
-  for (let written = 0; written < bytes.length;) {
-    try {
-      written += writeSync(1, bytes, written);
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EAGAIN") throw error;
-      Atomics.wait(PAUSE, 0, 0, 1);
-    }
-  }
-}
 
 /** Simulated work: 0 to twice `config.work` ms at random, so that the deliveries drift apart. */
 const work = (): Promise<void> =>

@@ -3,7 +3,10 @@
 // name at run time so that nothing else needs them, and a conformance fixture per client: a
 // fresh key prefix per test instead of FLUSHALL, and blocking connections kept in a pool.
 
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import process from "node:process";
+import { pathToFileURL } from "node:url";
 import type { Clock } from "../mod.ts";
 import {
   fromIoredis,
@@ -28,6 +31,11 @@ export interface ClientKind {
   readonly resp: 2 | 3;
   /** Another server than {@linkcode REDIS_URL}. */
   readonly url?: string;
+  /**
+   * A folder whose `node_modules` holds the client libraries: for a Node or Bun process that a
+   * Deno test starts, which has no import map. @default {resolved as the importer's imports}
+   */
+  readonly modules?: string;
 }
 
 /** Every client and protocol the transport is tested with. */
@@ -44,9 +52,11 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
-/** Imports a module by a name the type checker does not follow. */
-function load(specifier: string): Promise<Record<string, unknown>> {
-  return import(specifier);
+/** Imports a module by a name the type checker does not follow, from `modules` if given. */
+function load(specifier: string, modules?: string): Promise<Record<string, unknown>> {
+  if (modules === undefined) return import(specifier);
+  const path = createRequire(join(modules, "index.js")).resolve(specifier);
+  return import(pathToFileURL(path).href);
 }
 
 interface NodeRedis {
@@ -65,12 +75,17 @@ interface Ioredis {
 export async function openClient(kind: ClientKind): Promise<TestClient> {
   const url = kind.url ?? REDIS_URL!;
   if (kind.library === "redis") {
-    const createClient = (await load("redis")).createClient as (o: unknown) => NodeRedis;
+    const createClient = (await load("redis", kind.modules)).createClient as (
+      o: unknown,
+    ) => NodeRedis;
     // A connection error is an event: without a listener it would end the process.
     const client = await createClient({ url, RESP: kind.resp }).on("error", () => {}).connect();
     return { connection: fromNodeRedis(client), close: async () => client.destroy() };
   }
-  const Redis = (await load("ioredis")).default as new (url: string, o: unknown) => Ioredis;
+  const Redis = (await load("ioredis", kind.modules)).default as new (
+    url: string,
+    o: unknown,
+  ) => Ioredis;
   const client = new Redis(url, { protocol: kind.resp, maxRetriesPerRequest: null });
   await client.call("PING");
   return { connection: fromIoredis(client), close: async () => client.disconnect() };
@@ -127,7 +142,9 @@ export function redisFixtures(kind: ClientKind): {
         const blocking = spare.pop();
         if (blocking !== undefined) lent.push(blocking);
         return Promise.resolve(redisTransport({
-          client: client.connection,
+          // Without subscribe(): no Pub/Sub connection per emitter, which the conformance
+          // suite (durable delivery only) does not use; broadcasts have tests of their own.
+          client: { command: client.connection.command },
           blocking: blocking?.connection,
           prefix,
           pollInterval: 100,

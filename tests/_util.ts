@@ -75,6 +75,8 @@ export const NO_DURABLE: DurableStats = Object.freeze({
   released: 0,
   leasesLost: 0,
   transportErrors: 0,
+  broadcastsSent: 0,
+  broadcastsReceived: 0,
 });
 
 /** What `emitterAccess.internals()` reports for an emitter with nothing left in it. */

@@ -6,7 +6,6 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { Soiree } from "../mod.ts";
 import { sqliteTransport } from "../src/sqlite/mod.ts";
 import { driver, opensPaths, type TestDatabase } from "./_sqlite.ts";
 import { deferred, within } from "./_util.ts";
+import { type Consumer, startConsumer } from "./_consumer_process.ts";
 import type { CrashConsumerConfig } from "./_crash_consumer.ts";
 
 const EVENTS = 2_000;
@@ -39,74 +39,6 @@ function command(script: string): [string, string[]] {
   const { typescript } = process.features as { typescript?: unknown };
   const strip = script.endsWith(".ts") && !("Bun" in globalThis) && !typescript;
   return [process.execPath, strip ? ["--experimental-strip-types", script] : [script]];
-}
-
-/** A consumer process and what it reported on stdout. */
-interface Consumer {
-  readonly child: ChildProcess;
-  /** Deliveries it started (its `started` lines). */
-  started: number;
-  /** Acknowledgements it made, as last reported. */
-  acked: number;
-  /** Its durable stats, once it closed. */
-  stats?: { leasesLost: number; received: number };
-  stderr: string;
-  readonly ready: Promise<void>;
-  /** Settles once it exited and its output is read, with its exit code (null if killed). */
-  readonly exited: Promise<number | null>;
-  /** Resolves once it reported `count` started deliveries. */
-  reached(count: number): Promise<void>;
-}
-
-/** Starts a consumer process; `onReport` runs after each chunk of its output is read. */
-function startConsumer(config: CrashConsumerConfig, onReport: () => void): Consumer {
-  const [file, args] = command(CONSUMER_SCRIPT);
-  const child = spawn(file, [...args, JSON.stringify(config)], { stdio: "pipe" });
-  const ready = deferred<void>();
-  const exited = deferred<number | null>();
-  const failed = (code: number | null): never => {
-    throw new Error(`consumer ${child.pid} exited with ${code}:\n${consumer.stderr}`);
-  };
-  const waiting: { count: number; resolve(): void }[] = [];
-  let pending = "";
-  const consumer: Consumer = {
-    child,
-    started: 0,
-    acked: 0,
-    stderr: "",
-    ready: Promise.race([ready.promise, exited.promise.then(failed)]),
-    exited: exited.promise,
-    reached(count) {
-      const reached = deferred<void>();
-      waiting.push({ count, resolve: reached.resolve });
-      return reached.promise;
-    },
-  };
-  child.stdout!.setEncoding("utf8");
-  child.stdout!.on("data", (chunk: string) => {
-    const lines = (pending + chunk).split("\n");
-    pending = lines.pop()!;
-    for (const line of lines) {
-      const [word, value] = line.split(" ");
-      if (word === "ready") ready.resolve();
-      if (word === "started") consumer.started++;
-      if (word === "started" || word === "acked") {
-        consumer.acked = Math.max(consumer.acked, Number(value));
-      }
-      if (word === "closed") consumer.stats = JSON.parse(value);
-    }
-    for (const wait of waiting) if (consumer.started >= wait.count) wait.resolve();
-    onReport();
-  });
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (chunk: string) => void (consumer.stderr += chunk));
-  // A process that could not start emits "error", and maybe no "close".
-  child.on("error", (error) => {
-    consumer.stderr += String(error);
-    exited.resolve(null);
-  });
-  child.on("close", (code) => exited.resolve(code));
-  return consumer;
 }
 
 test("a consumer process killed with SIGKILL loses no event and repeats only what it had in flight", async () => {
@@ -156,7 +88,9 @@ test("a consumer process killed with SIGKILL loses no event and repeats only wha
       const { keys } = countKeys.get() as { keys: number };
       if (keys >= EVENTS) allRecorded.resolve();
     };
-    for (let i = 0; i < CONSUMERS; i++) consumers.push(startConsumer(config, check));
+    for (let i = 0; i < CONSUMERS; i++) {
+      consumers.push(startConsumer(command(CONSUMER_SCRIPT), config, check));
+    }
     await within(Promise.all(consumers.map((consumer) => consumer.ready)), LONG, "start");
 
     const [victim, ...survivors] = consumers;

@@ -18,13 +18,36 @@ import { ListenerMetrics } from "../src/durable/_listener_metrics.ts";
 import { type FakeClock, fakeClock } from "./_clock.ts";
 import { driver, type TestDatabase } from "./_sqlite.ts";
 import { gate, within } from "./_util.ts";
+import { redisTransport } from "../src/redis/mod.ts";
+import {
+  CLIENT_KINDS,
+  dropPrefix,
+  freshPrefix,
+  openClient,
+  SKIP_REASON,
+  type TestClient,
+} from "./_redis.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "soiree-metrics-"));
 const opened: TestDatabase[] = [];
-after(() => {
+/** Redis clients and the prefixes they wrote under, dropped at the end. */
+const redisOpened: [TestClient, string][] = [];
+after(async () => {
   for (const db of opened) db.close();
   rmSync(dir, { recursive: true, force: true });
+  for (const [client, prefix] of redisOpened) {
+    await dropPrefix(client.connection, prefix);
+    await client.close();
+  }
 });
+
+/** A Redis transport on a fresh prefix through a client of `library` (RESP3). */
+async function openRedis(library: "redis" | "ioredis", clock: FakeClock): Promise<Transport> {
+  const client = await openClient(CLIENT_KINDS.find((kind) => kind.library === library)!);
+  const prefix = freshPrefix();
+  redisOpened.push([client, prefix]);
+  return redisTransport({ client: client.connection, prefix, clock, pollInterval: 10 });
+}
 
 /** Each metric family's name and type, in the order the exposition declares them. */
 function families(text: string): [string, string][] {
@@ -186,16 +209,21 @@ test("metrics() renders each durable listener's attempt durations as a cumulativ
 });
 
 for (
-  const [label, open] of [
-    ["memory", (clock: FakeClock) => Promise.resolve(memoryTransport({ clock }))],
+  const [label, open, client] of [
+    ["memory", (clock: FakeClock) => Promise.resolve(memoryTransport({ clock })), ""],
     ["sqlite", (clock: FakeClock) => {
       const db = driver.open(join(dir, `metrics-${opened.length}.db`));
       opened.push(db);
       return sqliteTransport(db, { clock, pollInterval: 10 });
-    }],
+    }, ""],
+    ["redis", (clock: FakeClock) => openRedis("redis", clock), " (node-redis)"],
+    ["redis", (clock: FakeClock) => openRedis("ioredis", clock), " (ioredis)"],
   ] as const
 ) {
-  test(`metrics() reads the durable queue from the ${label} engine at scrape time`, async () => {
+  const skip = label === "redis" ? SKIP_REASON : false;
+  test(`metrics() reads the durable queue from the ${label} engine${client} at scrape time`, {
+    skip,
+  }, async () => {
     const clock = fakeClock();
     const { soiree, release } = await backlog(await open(clock), clock);
     const text = await soiree.metrics();
@@ -267,7 +295,9 @@ test(
   async () => {
     const clock = fakeClock();
     const { soiree, release } = await backlog(memoryTransport({ clock }), clock);
+    await soiree.broadcast("cache.flush");
     const text = await soiree.metrics();
+    assert.match(text, /^soiree_broadcasts_sent_total\{transport="memory"\} 1$/m);
     const checked = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     assert.equal(checked.status, 0, `${checked.stdout}${checked.stderr}\n${text}`);
     assert.equal(`${checked.stdout}${checked.stderr}`.trim(), "");

@@ -15,6 +15,7 @@ import {
 } from "../src/redis/mod.ts";
 import {
   CLIENT_KINDS,
+  type ClientKind,
   dropPrefix,
   freshPrefix,
   openClient,
@@ -24,8 +25,10 @@ import {
   type TestClient,
 } from "./_redis.ts";
 import { conformance } from "./_conformance.ts";
+import { list, pairs, Scripts, text } from "../src/redis/_reply.ts";
+import { CONSUMER_IDLE, FORGET_IDLE, forgetIdleConsumers } from "../src/redis/_consumers.ts";
 import { fakeClock } from "./_clock.ts";
-import { gate } from "./_util.ts";
+import { deferred, gate, within } from "./_util.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Without a server: options and adapters.
@@ -74,6 +77,37 @@ if (REDIS_URL === undefined) {
     conformance(`redis (${kind.label})`, factory);
   }
   serverTests();
+  for (const kind of CLIENT_KINDS) broadcastTest(kind);
+}
+
+/** broadcast() over Pub/Sub with one client kind: every emitter on the prefix, no other. */
+function broadcastTest(kind: ClientKind): void {
+  test(`redis (${kind.label}): broadcast() reaches the plain listeners of every emitter on the prefix, no other prefix`, async () => {
+    const clients = await Promise.all([openClient(kind), openClient(kind), openClient(kind)]);
+    const [prefix, other] = [freshPrefix(), freshPrefix()];
+    const [a, b, c] = clients.map((client, i) =>
+      new Soiree({
+        transport: redisTransport({ client: client.connection, prefix: i < 2 ? prefix : other }),
+      })
+    );
+    try {
+      const got: string[] = [];
+      const arrived = { a: deferred<void>(), b: deferred<void>(), c: deferred<void>() };
+      a.on("cache.user.*", (event) => (got.push(`a ${event.payload}`), arrived.a.resolve()));
+      b.on("cache.**", (event) => (got.push(`b ${event.payload}`), arrived.b.resolve()));
+      c.on("cache.**", (event) => (got.push(`c ${event.payload}`), arrived.c.resolve()));
+      await a.broadcast("cache.user.invalidate", 42);
+      await Promise.all([arrived.a.promise, arrived.b.promise]);
+      // Redis delivers a channel's messages in PUBLISH order: had c been subscribed to a's
+      // channel, a's message would reach it before its own.
+      await c.broadcast("cache.flush", 7);
+      await arrived.c.promise;
+      assert.deepEqual(got.sort(), ["a 42", "b 42", "c 7"]);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+      await Promise.all(clients.map((client) => client.close()));
+    }
+  });
 }
 
 function serverTests(): void {
@@ -213,6 +247,58 @@ function serverTests(): void {
     },
   );
 
+  for (const kind of CLIENT_KINDS) {
+    test(
+      `redis (${kind.label}): registering a name sweeps away consumers that hold nothing and have idled, never one with pending entries`,
+      async () => {
+        const opened = await openClient(kind);
+        const redis = opened.connection;
+        const prefix = freshPrefix();
+        const stream = `{${prefix}}:events`;
+        // The transport's commands go to the server as they are; the sweep's are noted.
+        const sweep = await redis.command(["SCRIPT", "LOAD", FORGET_IDLE]).then(text);
+        const swept = deferred<readonly string[]>();
+        const client: RedisConnection = {
+          command: (args) => {
+            if (args[0] === "EVALSHA" && args[1] === sweep) swept.resolve(args);
+            return redis.command(args);
+          },
+        };
+        const transport = redisTransport({ client, prefix, clock: fakeClock() });
+        const consumers = async (name: string) =>
+          Object.fromEntries(
+            list(await redis.command(["XINFO", "CONSUMERS", stream, name])).map((consumer) => {
+              const info = Object.fromEntries(pairs(consumer));
+              return [text(info.name), Number(text(info.pending))];
+            }),
+          );
+        try {
+          for (const name of ["a", "b"]) await transport.subscribe({ name, pattern: "job" });
+          const args = await within(swept.promise, 5_000, "the sweep at registration");
+          assert.deepEqual(args.slice(2), ["1", stream, String(CONSUMER_IDLE)]);
+          await transport.publish(message("job"));
+          // Two processes that died without close(): one holds an entry, one holds nothing.
+          await redis.command(["XGROUP", "CREATECONSUMER", stream, "a", "gone-empty"]);
+          await redis.command(["XGROUP", "CREATECONSUMER", stream, "b", "gone-empty"]);
+          await redis.command([
+            ...["XREADGROUP", "GROUP", "a", "gone-holding", "COUNT", "1"],
+            ...["STREAMS", stream, ">"],
+          ]);
+          const scripts = new Scripts(redis);
+          assert.equal(await forgetIdleConsumers(scripts, stream), 0, "none idle for an hour");
+          assert.deepEqual(await consumers("a"), { "gone-empty": 0, "gone-holding": 1 });
+          assert.equal(await forgetIdleConsumers(scripts, stream, 0), 2);
+          assert.deepEqual(await consumers("a"), { "gone-holding": 1 }, "its entry stays held");
+          assert.deepEqual(await consumers("b"), {});
+        } finally {
+          await transport.close();
+          await dropPrefix(redis, prefix);
+          await opened.close();
+        }
+      },
+    );
+  }
+
   // 100,000 events under Deno; 10,000 on the other runtimes to keep CI short.
   const events = Number(
     process.env.SOIREE_REDIS_EVENTS ?? ("Deno" in globalThis ? 100_000 : 10_000),
@@ -304,6 +390,12 @@ test(
       errorHandler: () => {},
       panicHandler: () => {},
     });
+    // Another process's emitter, on ioredis: broadcasts reach each side again after the restart.
+    const peerClient = await openClient({ ...CLIENT_KINDS[2], url: kind.url });
+    const peer = new Soiree({
+      transport: redisTransport({ client: peerClient.connection }),
+      panicHandler: () => {},
+    });
     try {
       const seen = new Set<string>();
       soiree.on("job.*", (event) => void seen.add(event.id), { durable: "jobs" });
@@ -330,9 +422,20 @@ test(
         `redis restart: ${stored.length} stored, ${refused} refused, ${lost.length} lost`,
       );
       assert.deepEqual(lost, []);
+      // Pub/Sub is at most once: a broadcast sent before a connection has subscribed again is
+      // missed, so each side sends until the other's listener has one.
+      const heard = { soiree: false, peer: false };
+      soiree.on("ping.peer", () => void (heard.soiree = true));
+      peer.on("ping.soiree", () => void (heard.peer = true));
+      while (!(heard.soiree && heard.peer) && Date.now() < deadline + 10_000) {
+        await Promise.allSettled([soiree.broadcast("ping.soiree"), peer.broadcast("ping.peer")]);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.deepEqual(heard, { soiree: true, peer: true }, "broadcasts resume after a restart");
     } finally {
       await soiree.close().catch(() => {});
-      await Promise.all([client.close(), blocking.close()]);
+      await peer.close().catch(() => {});
+      await Promise.all([client.close(), blocking.close(), peerClient.close()]);
       server.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     }

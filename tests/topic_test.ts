@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { matchTopic, Soiree } from "../mod.ts";
 import { PatternTrie } from "../src/_trie.ts";
+import { splitTopic } from "../src/_topic.ts";
+import fc from "fast-check";
 
 // The Go library's TestMatchTopicPattern table, all rows that still apply (rows 18, 23 and
 // 30 emit the empty topic, which is invalid here).
@@ -187,4 +189,17 @@ test("a 10,000-segment topic matches without exhausting the stack", () => {
   soiree.on("s.**", () => void calls++);
   soiree.emitSync(topic);
   assert.equal(calls, 1);
+});
+
+test("splitTopic() splits on dots exactly as String.prototype.split() does, for strings made at run time", () => {
+  const pieces = fc.array(fc.constantFrom("a", "order", "*", "**", "", ".", "é", "x.y"), {
+    maxLength: 8,
+  });
+  fc.assert(
+    fc.property(pieces, (parts) => {
+      const topic = parts.join(""); // built at run time, as a topic with an ID in it is
+      assert.deepEqual(splitTopic(topic), topic.split("."));
+    }),
+    { numRuns: 2_000 },
+  );
 });

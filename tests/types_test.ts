@@ -295,3 +295,17 @@ test("a durable listener sees a DurableEvent per matched topic, and publish() ch
   assert.deepEqual(dead, []);
   await soiree.close();
 });
+
+test("broadcast() checks the topic and payload against the event map, as emitSync() does", async () => {
+  const soiree = new Soiree<Events>({ transport: memoryTransport() });
+  const sent: Promise<void> = soiree.broadcast("user.created", { name: "Ada" });
+  await sent;
+  await soiree.broadcast("system.tick");
+  // @ts-expect-error the payload of user.created is required
+  await soiree.broadcast("user.created");
+  // @ts-expect-error the payload has the wrong type
+  await soiree.broadcast("user.created", { name: 42 });
+  // @ts-expect-error a wildcard is not a topic
+  assert.throws(() => soiree.broadcast("user.*", { name: "Ada" }), TypeError);
+  await soiree.close();
+});

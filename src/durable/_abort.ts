@@ -1,7 +1,10 @@
 // One abort listener per signal for every wait on it: a consumer's loop waits on the same
 // signal thousands of times, and adding and removing a DOM event listener each time costs more
 // than the wait itself. Owns the per-signal callback sets (a WeakMap: a signal that is no
-// longer referenced takes its set with it).
+// longer referenced takes its set with it). Also the pauses of the retry loops, which end early
+// when their signal aborts.
+
+import { startTimer } from "../_timer.ts";
 
 const callbacks = new WeakMap<AbortSignal, Set<() => void>>();
 
@@ -26,4 +29,18 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
   const waiting = set;
   waiting.add(fn);
   return () => void waiting.delete(fn);
+}
+
+/** Waits `ms`, or less if `signal` aborts. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const cancel = startTimer(ms, done);
+    function done(): void {
+      cancel();
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

@@ -5,7 +5,6 @@
 // errors are counted, reported once per streak and retried with backoff; only `stop()` ends
 // it. Owns the loop's state and each delivery's run; the slots come from `_slots.ts`.
 
-import type { Codec } from "./codec.ts";
 import type { DurableStats } from "./durable_options.ts";
 import type { Delivery, Transport } from "./transport.ts";
 import type { Pool } from "../pool.ts";
@@ -19,11 +18,18 @@ import { brokerOf, type SlotBroker, type SlotTaker } from "./_slots.ts";
 import { ListenerMetrics } from "./_listener_metrics.ts";
 import { completes } from "./_features.ts";
 import { describeValue } from "../_topic.ts";
+import { pause } from "./_abort.ts";
+import { deliveredFrom, type Envelope } from "./_envelope.ts";
+import { endSpan, parentOf, type Tracing } from "../_tracing.ts";
+import type { Span } from "../tracing.ts";
 
 /** What every consumer of one emitter shares. */
 export interface ConsumerHost {
   readonly transport: Transport;
-  readonly codec: Codec;
+  /** Reads the stored CloudEvents documents (the codec inside). */
+  readonly envelope: Envelope;
+  /** Present when the emitter has a tracer. */
+  readonly tracing: Tracing | undefined;
   readonly failure: FailurePath;
   readonly lifecycle: Lifecycle;
   readonly counters: DurableStats;
@@ -46,20 +52,6 @@ export interface ConsumerSpec {
 }
 
 const MAX_BACKOFF = 5_000;
-
-/** Waits `ms`, or less if `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const cancel = startTimer(ms, done);
-    function done(): void {
-      cancel();
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** One durable listener's consumer. */
 export class Consumer implements SlotTaker {
@@ -288,26 +280,28 @@ export class Consumer implements SlotTaker {
   /** Runs one delivery in a slot this consumer holds, and gives the slot back at the end. */
   async #run(delivery: Delivery): Promise<void> {
     const { spec, metrics } = this;
-    const { lifecycle, counters, codec } = this.#host;
+    const { lifecycle, counters, envelope, tracing } = this.#host;
     const { message, attempt } = delivery;
     const start = performance.now();
     const controller = new AbortController();
     let decided = false;
     let stopTimers = (): void => {};
+    let span: Span | undefined;
     const item: InFlight = {
       prev: undefined,
       next: undefined,
       cancel: (reason) => {
         // `close()` gave up waiting: give the lease back so another process can take it now.
         if (decided) return;
-        decide();
+        decide(true, reason);
         controller.abort(reason);
         this.#release(delivery, true);
       },
     };
-    const decide = (): boolean => {
+    const decide = (failed = false, error?: unknown): boolean => {
       if (decided) return false;
       decided = true;
+      if (span !== undefined) endSpan(span, failed, error);
       metrics.observe((performance.now() - start) / 1_000);
       stopTimers();
       lifecycle.unlink(item);
@@ -319,7 +313,7 @@ export class Consumer implements SlotTaker {
     const completion = this.#completion(delivery, () => decided, () => stopTimers());
     const settle = (error: unknown, ok: boolean): void => {
       completion.returned = true;
-      if (!decide()) return;
+      if (!decide(!ok, error)) return;
       if (completion.done) {
         // Acked inside the listener's transaction: nothing is left to settle here. If that
         // transaction rolled back, the lease ends and the delivery comes again.
@@ -351,27 +345,36 @@ export class Consumer implements SlotTaker {
       );
     };
     try {
-      let payload: unknown;
-      try {
-        payload = codec.decode(message.data);
-      } catch (error) {
+      const unreadable = (error: unknown): void => {
         this.#host.failure.panic(
           new Error(
-            `The durable listener "${spec.name}" dead-lettered event ${message.id} as its data does not decode`,
+            `The durable listener "${spec.name}" dead-lettered event ${message.id} as its stored document cannot be read`,
             { cause: error },
           ),
         );
-        return settle(new TypeError("Cannot decode the stored data", { cause: error }), false);
+        settle(error, false);
+      };
+      let attributes: Readonly<Record<string, unknown>>;
+      try {
+        attributes = envelope.parse(message.data);
+      } catch (error) {
+        span = tracing?.process(spec.name, message.topic, message.id, attempt, parentOf());
+        return unreadable(error);
+      }
+      const parent = parentOf(attributes.traceparent, attributes.tracestate);
+      span = tracing?.process(spec.name, message.topic, message.id, attempt, parent);
+      let payload: unknown;
+      try {
+        payload = envelope.payload(attributes);
+      } catch (error) {
+        return unreadable(error);
       }
       stopTimers = this.#timers(delivery, () => {
         counters.leasesLost++;
-        if (decide()) {
-          controller.abort(
-            new Error(
-              `The lease of event ${message.id} for "${spec.name}" was lost: another process may be running it`,
-            ),
-          );
-        }
+        const lost = new Error(
+          `The lease of event ${message.id} for "${spec.name}" was lost: another process may be running it`,
+        );
+        if (decide(true, lost)) controller.abort(lost);
       }, (reason) => {
         controller.abort(reason);
         settle(reason, false);
@@ -384,6 +387,7 @@ export class Consumer implements SlotTaker {
         signal: controller.signal,
         complete: completion.complete,
       });
+      deliveredFrom.set(event, attributes);
       let result = spec.fn(event);
       if (
         result !== null && (typeof result === "object" || typeof result === "function") &&

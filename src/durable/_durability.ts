@@ -1,4 +1,5 @@
-// An emitter's durable side: its transport and codec, the consumers of its durable listeners
+// An emitter's durable side: its transport, its envelope (the stored CloudEvents document,
+// codec inside) and its spans, the consumers of its durable listeners
 // (one per durable name), `publish()`, dead letters and redrive, the durable counters (and what
 // `metrics()` reads of this side), and the order of a close (stop fetching → the lifecycle
 // drains the runs → release → close the transport). Checks the durable options of `on()` and `publish()`. Never touches in-process
@@ -23,8 +24,13 @@ import { checkDuration } from "../_timer.ts";
 import { describeValue } from "../_topic.ts";
 import { Consumer, type ConsumerHost } from "./_consumer.ts";
 import { checkRetry } from "./_retry.ts";
+import { Broadcaster, type LocalEmit } from "./_broadcast.ts";
 import type { ListenerMetrics } from "./_listener_metrics.ts";
 import { checkExtensions } from "./_features.ts";
+import type { Span, Tracer } from "../tracing.ts";
+import { jsonCodec } from "./codec.ts";
+import { checkSource, DEFAULT_SOURCE, encodePayload, Envelope } from "./_envelope.ts";
+import { carrierOf, checkTracer, endSpan, Tracing } from "../_tracing.ts";
 
 /** What `Soiree.metrics()` reads of the durable side. */
 export interface DurableScrape {
@@ -105,6 +111,28 @@ export function checkCodec(value: unknown, action: string): Codec | undefined {
   return codec as Codec;
 }
 
+/** The emitter's options for its durable side, checked, with their defaults. */
+export interface DurableSetup {
+  readonly transport: Transport | undefined;
+  readonly codec: Codec;
+  /** The CloudEvents `source` of stored events. */
+  readonly source: string;
+  readonly tracer: Tracer | undefined;
+}
+
+/** Checks the `transport`, `codec`, `source` and `tracer` options of `new Soiree()`. */
+export function checkDurableSetup(
+  options: { transport?: unknown; codec?: unknown; source?: unknown; tracer?: unknown },
+  action: string,
+): DurableSetup {
+  return {
+    transport: checkTransport(options.transport, action),
+    codec: checkCodec(options.codec, action) ?? jsonCodec,
+    source: checkSource(options.source, action) ?? DEFAULT_SOURCE,
+    tracer: checkTracer(options.tracer, action),
+  };
+}
+
 /** An emitter's durable side. */
 export class Durability {
   readonly counters: DurableStats = {
@@ -118,9 +146,13 @@ export class Durability {
     released: 0,
     leasesLost: 0,
     transportErrors: 0,
+    broadcastsSent: 0,
+    broadcastsReceived: 0,
   };
   readonly #transport: Transport | undefined;
-  readonly #codec: Codec;
+  /** Writes and reads the stored CloudEvents documents. */
+  readonly #envelope: Envelope;
+  readonly #tracing: Tracing | undefined;
   readonly #host: ConsumerHost | undefined;
   readonly #lifecycle: Lifecycle;
   readonly #consumers = new Map<string, { consumer: Consumer; ownsPool: boolean }>();
@@ -130,19 +162,35 @@ export class Durability {
   #settled: (() => void) | undefined;
   /** Consumers whose first registration attempt has not settled: `publish()` waits for them. */
   readonly #registering = new Set<Promise<void>>();
+  /** Broadcasts, on a transport that has them. */
+  readonly #broadcaster: Broadcaster | undefined;
 
   constructor(
-    transport: Transport | undefined,
-    codec: Codec,
+    { transport, codec, source, tracer }: DurableSetup,
     failure: FailurePath,
     lifecycle: Lifecycle,
+    emit: LocalEmit,
   ) {
     this.#transport = transport;
-    this.#codec = codec;
+    this.#envelope = new Envelope(source, codec);
+    if (
+      typeof transport?.broadcast === "function" && typeof transport.onBroadcast === "function"
+    ) {
+      this.#broadcaster = new Broadcaster(
+        transport,
+        this.#envelope,
+        failure,
+        lifecycle,
+        this.counters,
+        emit,
+      );
+    }
+    this.#tracing = tracer && transport && new Tracing(tracer, transport.name);
     this.#lifecycle = lifecycle;
     this.#host = transport === undefined ? undefined : {
       transport,
-      codec,
+      envelope: this.#envelope,
+      tracing: this.#tracing,
       failure,
       lifecycle,
       counters: this.counters,
@@ -261,30 +309,21 @@ export class Durability {
     }
     const dedupeWindow = checkDuration(options?.dedupeWindow, "dedupeWindow", action) ?? DAY;
     const extensions = checkExtensions(transport, options, action);
-    let data: string;
-    try {
-      data = this.#codec.encode(payload);
-      if (typeof data !== "string") {
-        throw new TypeError(`the codec returned ${describeValue(data)} instead of a string`);
-      }
-    } catch (error) {
-      throw new TypeError(
-        `Cannot ${action} as its payload cannot be encoded with ${this.#codec.contentType}: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-        { cause: error },
-      );
-    }
+    const text = encodePayload(this.#envelope, payload, action);
+    const id = eventId();
+    const publishedAt = Date.now();
+    const span = this.#tracing?.publish(topic, id);
     const message = {
-      id: eventId(),
+      id,
       topic,
-      data,
-      publishedAt: Date.now(),
+      // The whole CloudEvents document, the codec's text inside (see _envelope.ts).
+      data: this.#envelope.wrap(id, topic, text, publishedAt, key, span && carrierOf(span)),
+      publishedAt,
       idempotencyKey: key,
       dedupeWindow: dedupeWindow === Infinity ? Number.MAX_SAFE_INTEGER : dedupeWindow,
       ...(extensions.key === undefined ? {} : { key: extensions.key }),
     };
-    const stored = this.#store(transport, message, extensions.tx);
+    const stored = this.#store(transport, message, span, extensions.tx);
     this.#track(stored);
     return stored;
   }
@@ -292,6 +331,7 @@ export class Durability {
   async #store(
     transport: Transport,
     message: Parameters<Transport["publish"]>[0],
+    span: Span | undefined,
     tx: unknown,
   ): Promise<PublishReceipt> {
     // A durable listener registered in this process before this call gets this event.
@@ -301,11 +341,39 @@ export class Durability {
       receipt =
         await (tx === undefined ? transport.publish(message) : transport.publish(message, tx));
     } catch (error) {
-      throw new PublishError(message.topic, transport.name, error);
+      const failure = new PublishError(message.topic, transport.name, error);
+      if (span !== undefined) endSpan(span, true, failure);
+      throw failure;
+    }
+    if (span !== undefined) {
+      if (receipt.duplicate) span.setAttribute("messaging.soiree.duplicate", true);
+      endSpan(span, false);
     }
     if (receipt.duplicate) this.counters.duplicates++;
     else this.counters.published++;
     return { id: receipt.id, duplicate: receipt.duplicate };
+  }
+
+  /**
+   * Sends an event to the plain listeners of every process sharing the transport.
+   *
+   * @throws {TypeError} For no transport, one without broadcasts, or a payload the codec
+   * cannot encode.
+   */
+  broadcast(topic: string, payload: unknown, eventId: () => string): Promise<void> {
+    const action = `broadcast ${describeValue(topic)}`;
+    if (this.#lifecycle.closed) {
+      return Promise.reject(new EmitterClosedError(`Cannot ${action} as the emitter is closed`));
+    }
+    const transport = this.#requireHost(action).transport;
+    if (this.#broadcaster === undefined) {
+      throw new TypeError(
+        `Cannot ${action} as the ${transport.name} transport cannot broadcast (it has no broadcast() and onBroadcast()): redisTransport() from @x/soiree/redis on a connection that can subscribe (fromNodeRedis(client) or fromIoredis(client)) reaches every process, memoryTransport() the emitters sharing it in this one`,
+      );
+    }
+    const sent = this.#broadcaster.send(topic, payload, eventId());
+    this.#track(sent);
+    return sent;
   }
 
   /** The dead letters of `name`, decoded. */
@@ -321,7 +389,7 @@ export class Durability {
     return stored.map(({ message, attempts, error, deadAt }) => {
       let payload: unknown;
       try {
-        payload = this.#codec.decode(message.data);
+        payload = this.#envelope.payload(this.#envelope.parse(message.data));
       } catch {
         payload = undefined;
       }
@@ -356,6 +424,7 @@ export class Durability {
 
   /** Stops every consumer's fetching at once: `close()` has begun. */
   stopFetching(): void {
+    if (this.#broadcaster !== undefined) this.#track(this.#broadcaster.stop());
     for (const { consumer } of this.#consumers.values()) void consumer.stop();
   }
 
@@ -398,7 +467,7 @@ export class Durability {
   #requireHost(action: string): ConsumerHost {
     if (this.#host === undefined) {
       throw new TypeError(
-        `Cannot ${action} as the emitter has no transport: pass one as new Soiree({ transport }), memoryTransport() for tests and one process, or sqliteTransport(path) from @x/soiree/sqlite to survive restarts and share work between processes`,
+        `Cannot ${action} as the emitter has no transport: pass one as new Soiree({ transport }), memoryTransport() for tests and one process, or sqliteTransport(path) from @x/soiree/sqlite to survive restarts and share work between processes, or redisTransport() from @x/soiree/redis to share it between machines`,
       );
     }
     return this.#host;

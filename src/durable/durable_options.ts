@@ -248,7 +248,7 @@ export interface DeadLetter<P = unknown> {
   readonly topic: string;
   /** Its payload, decoded; `undefined` when the stored data no longer decodes. */
   readonly payload: P;
-  /** The payload as stored (the codec's text). */
+  /** The event as stored: its CloudEvents JSON document, the codec's text in `data`. */
   readonly data: string;
   /** Attempts made. */
   readonly attempts: number;
@@ -294,8 +294,15 @@ export interface DurableStats {
   released: number;
   /** Deliveries whose lease was lost before they were settled. */
   leasesLost: number;
-  /** Failed transport calls in consumer loops and settlements (each retried). */
+  /**
+   * Failed transport calls in consumer loops and settlements (each retried), and failures of
+   * the side that receives broadcasts.
+   */
   transportErrors: number;
+  /** Events `broadcast()` handed to the transport. */
+  broadcastsSent: number;
+  /** Broadcasts received (from every process, this one included) and emitted here. */
+  broadcastsReceived: number;
 }
 
 /**

@@ -124,6 +124,8 @@ class MemoryTransport implements Transport {
   #nextToken = 1;
   #nextSeq = 1;
   #closed = false;
+  /** The receivers of `broadcast()`: one per emitter sharing this transport. */
+  readonly #receivers = new Set<(message: StoredMessage) => void>();
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -257,9 +259,26 @@ class MemoryTransport implements Transport {
     return dead.length;
   }
 
+  async broadcast(message: StoredMessage): Promise<void> {
+    this.#checkOpen();
+    // As over a network: each receiver gets it after this resolves, never inside the call.
+    for (const receive of this.#receivers) queueMicrotask(() => receive(message));
+  }
+
+  async onBroadcast(
+    handler: (message: StoredMessage) => void,
+    _onError: (error: unknown) => void,
+  ): Promise<() => Promise<void>> {
+    this.#checkOpen();
+    const receive = (message: StoredMessage): void => handler(message);
+    this.#receivers.add(receive);
+    return async () => void this.#receivers.delete(receive);
+  }
+
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.#receivers.clear();
     for (const queue of this.#queues.values()) wake(queue);
     this.#queues.clear();
     this.#keys.clear();

@@ -65,7 +65,9 @@ export interface DurableSubscription {
  * const message: StoredMessage = {
  *   id: "01JD0000000000000000000000",
  *   topic: "user.created",
- *   data: '{"email":"ada@example.com"}',
+ *   data: '{"specversion":"1.0","id":"01JD0000000000000000000000","source":"soiree",' +
+ *     '"type":"user.created","time":"2026-12-01T00:00:00.000Z",' +
+ *     '"datacontenttype":"application/json","data":{"email":"ada@example.com"}}',
  *   publishedAt: Date.UTC(2026, 11, 1),
  * };
  * void message;
@@ -76,7 +78,12 @@ export interface StoredMessage {
   readonly id: string;
   /** The topic it was published to (never a pattern). */
   readonly topic: string;
-  /** The payload as the emitter's codec encoded it (JSON by default). */
+  /**
+   * The event as a CloudEvents 1.0 JSON document (structured mode; see `CloudEvent`): its
+   * attributes, the trace context and the payload as the emitter's codec encoded it, in `data`.
+   * Soiree writes it at `publish()` and reads it at delivery; a transport stores it as opaque
+   * text and hands it back unchanged.
+   */
   readonly data: string;
   /** When `publish()` was called, in milliseconds since the Unix epoch. */
   readonly publishedAt: number;
@@ -338,6 +345,26 @@ export interface Transport {
    * such gauges. It should cost one or two reads on an index.
    */
   inspect?(name: string): Promise<QueueState>;
+  /**
+   * Optional, with `onBroadcast()`: sends a message to every process sharing the transport
+   * (this one included) at most once, without storing it: a process that is not listening at
+   * that moment misses it. Resolves once the store accepted it. Soiree's `broadcast()` refuses
+   * with a `TypeError` when the transport has no such method.
+   */
+  broadcast?(message: StoredMessage): Promise<void>;
+  /**
+   * Optional, with `broadcast()`: starts receiving the broadcasts of every process sharing the
+   * transport, this one's included. `handler` is called once per message received;
+   * `onError` with each failure of the receiving side (a connection lost, a message that does
+   * not parse), which the transport keeps recovering from on its own.
+   *
+   * @returns A promise that resolves once receiving has started (a broadcast sent after that
+   * reaches `handler`), with a function that stops it.
+   */
+  onBroadcast?(
+    handler: (message: StoredMessage) => void,
+    onError: (error: unknown) => void,
+  ): Promise<() => Promise<void>>;
   /** Releases what the transport opened itself. Soiree calls it from `close()`. */
   close(): Promise<void>;
 }

@@ -4,7 +4,10 @@
 // scripts' text and the key layout they assume, nothing else.
 //
 // Keys (all under one hash tag, so that a cluster keeps them in one slot):
-//   {p}:events        the stream every event is appended to; one consumer group per durable name
+//   {p}:events        the stream every event is appended to; one consumer group per durable name.
+//                     Fields: id, topic, data, at (publishedAt), to (a redriven entry's name),
+//                     t (when appended, on the transport's clock: only when it was given one,
+//                     as the entry ID's time is the server's)
 //   {p}:names         hash: durable name → pattern
 //   {p}:due:<name>    sorted set: stream entry ID → when its lease ends or its retry is due (ms)
 //   {p}:dead:<name>   stream of dead letters
@@ -36,7 +39,7 @@ end
 /**
  * Stores an event unless its idempotency key was seen within its window.
  * KEYS: stream, [idempotency key]. ARGV: now, id, topic, data, publishedAt, window.
- * Returns {0, id} when stored, {1, first id} for a duplicate.
+ * Returns {0, id, stream entry ID} when stored, {1, first id} for a duplicate.
  */
 export const PUBLISH: string = `${CLOCK}
 local now = clock(ARGV[1])
@@ -49,8 +52,15 @@ if KEYS[2] then
   local window = tonumber(ARGV[6])
   redis.call('SET', KEYS[2], ARGV[2] .. '|' .. string.format('%.0f', now + window), 'PX', ARGV[6])
 end
-redis.call('XADD', KEYS[1], '*', 'id', ARGV[2], 'topic', ARGV[3], 'data', ARGV[4], 'at', ARGV[5])
-return {0, ARGV[2]}
+local entry
+if ARGV[1] == '' then
+  entry = redis.call('XADD', KEYS[1], '*', 'id', ARGV[2], 'topic', ARGV[3], 'data', ARGV[4],
+    'at', ARGV[5])
+else
+  entry = redis.call('XADD', KEYS[1], '*', 'id', ARGV[2], 'topic', ARGV[3], 'data', ARGV[4],
+    'at', ARGV[5], 't', string.format('%.0f', now))
+end
+return {0, ARGV[2], entry}
 `;
 
 /**
@@ -172,18 +182,26 @@ return 1
 
 /**
  * Appends up to `limit` dead letters to the stream again, addressed to their name alone (field
- * `to`), and removes them from the dead-letter stream. KEYS: stream, dead. ARGV: name, limit.
+ * `to`), and removes them from the dead-letter stream. KEYS: stream, dead. ARGV: name, limit,
+ * now ("" for the server's clock: then no field `t`). Returns {how many, the last entry ID or
+ * false}.
  */
 export const REDRIVE: string = `
 local entries = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', tonumber(ARGV[2]))
+local last = false
 for _, entry in ipairs(entries) do
   local f = {}
   for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
-  redis.call('XADD', KEYS[1], '*', 'id', f.id, 'topic', f.topic, 'data', f.data, 'at', f.at,
-    'to', ARGV[1])
+  local add = {'XADD', KEYS[1], '*', 'id', f.id, 'topic', f.topic, 'data', f.data, 'at', f.at,
+    'to', ARGV[1]}
+  if ARGV[3] ~= '' then
+    add[#add + 1] = 't'
+    add[#add + 1] = ARGV[3]
+  end
+  last = redis.call(unpack(add))
   redis.call('XDEL', KEYS[2], entry[1])
 end
-return #entries
+return {#entries, last}
 `;
 
 /** When the name's next lease ends or retry comes due. KEYS: due. ARGV: now. */
@@ -232,4 +250,65 @@ for i = 2, #ARGV do
   end
 end
 return 1
+`;
+
+/**
+ * Counts a name's deliveries by state, for `Transport.inspect()`. Ready: the entries the group
+ * has not read yet (whatever their topic: the pattern filters them as they are read) and those
+ * the waiting consumer holds that are due; delayed: those it holds that are due later; in
+ * flight: those other consumers hold, ended leases included; dead: the dead-letter stream's
+ * length. The oldest ready one came due when it was appended (field `t`, else its ID's time)
+ * or at its due time. Costs O(1) plus one step per entry the waiting consumer holds (on Redis
+ * 6.2, which keeps no count of unread entries, one per unread entry, counting up to 10,000).
+ * KEYS: stream, due, dead. ARGV: now, name.
+ * Returns {ready, delayed, inFlight, dead, when the oldest ready came due or false, now}.
+ */
+export const INSPECT: string = `${CLOCK}
+local now = clock(ARGV[1])
+local stream, due, name = KEYS[1], KEYS[2], ARGV[2]
+local dead = redis.call('XLEN', KEYS[3])
+local stamp = string.format('%.0f', now)
+if redis.call('EXISTS', stream) == 0 then return {0, 0, 0, dead, false, stamp} end
+local group = nil
+for _, found in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+  local info = {}
+  for i = 1, #found, 2 do info[found[i]] = found[i + 1] end
+  if info['name'] == name then group = info end
+end
+if group == nil then return {0, 0, 0, dead, false, stamp} end
+local ready, delayed, oldest = 0, 0, nil
+local after = '(' .. group['last-delivered-id']
+local first = redis.call('XRANGE', stream, after, '+', 'COUNT', 1)[1]
+if first then
+  -- Redis 6.2 has no lag, and 7 none once an entry after the group's position was deleted
+  -- (trimming never deletes one): count them then, up to 10,000.
+  local unread = group['lag']
+  if type(unread) ~= 'number' then
+    unread = #redis.call('XRANGE', stream, after, '+', 'COUNT', 10000)
+  end
+  ready = unread
+  for i = 1, #first[2], 2 do
+    if first[2][i] == 't' then oldest = tonumber(first[2][i + 1]) end
+  end
+  oldest = oldest or tonumber(string.match(first[1], '^(%d+)'))
+end
+local summary = redis.call('XPENDING', stream, name)
+local pending = tonumber(summary[1])
+local waiting = 0
+for _, holder in ipairs(summary[4] or {}) do
+  if holder[1] == '${WAITING}' then waiting = tonumber(holder[2]) end
+end
+if waiting > 0 then
+  for _, entry in ipairs(redis.call('XPENDING', stream, name, '-', '+', waiting, '${WAITING}')) do
+    local at = tonumber(redis.call('ZSCORE', due, entry[1]) or now)
+    if at > now then
+      delayed = delayed + 1
+    else
+      ready = ready + 1
+      if oldest == nil or at < oldest then oldest = at end
+    end
+  end
+end
+return {ready, delayed, pending - waiting, dead, oldest and string.format('%.0f', oldest) or false,
+  stamp}
 `;

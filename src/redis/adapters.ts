@@ -29,6 +29,82 @@ export interface RedisConnection {
    * message starts with the server's error code (`NOSCRIPT …`, `NOGROUP …`).
    */
   command(args: readonly string[]): Promise<unknown>;
+  /**
+   * Optional, for `Soiree.broadcast()`: subscribes to a Pub/Sub channel on a connection of its
+   * own (a subscribed connection can send nothing else), calling `onMessage` with each
+   * message's text and `onError` with each error of that connection, and re-subscribing by
+   * itself after a reconnect. Resolves once subscribed, with a function that unsubscribes and
+   * closes that connection. The adapters make that connection with the client's `duplicate()`.
+   */
+  subscribe?(
+    channel: string,
+    onMessage: (message: string) => void,
+    onError: (error: unknown) => void,
+  ): Promise<() => Promise<void>>;
+}
+
+/**
+ * The part of a node-redis client that a Pub/Sub subscription uses: what `client.duplicate()`
+ * returns (`redis` 4 to 6).
+ *
+ * @example
+ * ```ts
+ * import type { NodeRedisSubscriber } from "@x/soiree/redis";
+ *
+ * const subscriber: NodeRedisSubscriber = {
+ *   connect: async () => {},
+ *   subscribe: async () => {},
+ *   unsubscribe: async () => {},
+ *   on: () => {},
+ *   close: async () => {},
+ * };
+ * void subscriber;
+ * ```
+ */
+export interface NodeRedisSubscriber {
+  /** Opens the connection. */
+  connect(): Promise<unknown>;
+  /** Subscribes `listener(message, channel)` to `channel`. */
+  subscribe(
+    channel: string,
+    listener: (message: string, channel: string) => void,
+  ): Promise<unknown>;
+  /** Unsubscribes from `channel`. */
+  unsubscribe(channel: string): Promise<unknown>;
+  /** Listens to the connection's `"error"` events (reconnects included). */
+  on(event: "error", listener: (error: unknown) => void): unknown;
+  /** Closes the connection (`redis` 5 and 6). */
+  close?(): Promise<unknown>;
+  /** Closes the connection (`redis` 4). */
+  quit?(): Promise<unknown>;
+}
+
+/**
+ * The part of an ioredis client that a Pub/Sub subscription uses: what `client.duplicate()`
+ * returns (`ioredis` 5 and 6).
+ *
+ * @example
+ * ```ts
+ * import type { IoredisSubscriber } from "@x/soiree/redis";
+ *
+ * const subscriber: IoredisSubscriber = {
+ *   subscribe: async () => 1,
+ *   unsubscribe: async () => 0,
+ *   on: () => {},
+ *   quit: async () => "OK",
+ * };
+ * void subscriber;
+ * ```
+ */
+export interface IoredisSubscriber {
+  /** Subscribes to `channel`; messages arrive as `"message"` events. */
+  subscribe(channel: string): Promise<unknown>;
+  /** Unsubscribes from `channel`. */
+  unsubscribe(channel: string): Promise<unknown>;
+  /** Listens to `"message"` (channel, message) and `"error"` events. */
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  /** Closes the connection. */
+  quit(): Promise<unknown>;
 }
 
 /**
@@ -46,6 +122,8 @@ export interface RedisConnection {
 export interface NodeRedisClient {
   /** Sends a raw command: node-redis `client.sendCommand(args)`. */
   sendCommand(args: string[]): Promise<unknown>;
+  /** A new client with the same options, for a Pub/Sub subscription (`broadcast()`). */
+  duplicate?(): NodeRedisSubscriber;
 }
 
 /**
@@ -63,6 +141,8 @@ export interface NodeRedisClient {
 export interface IoredisClient {
   /** Sends a raw command: ioredis `client.call(name, ...args)`. */
   call(command: string, ...args: string[]): Promise<unknown>;
+  /** A new client with the same options, for a Pub/Sub subscription (`broadcast()`). */
+  duplicate?(): IoredisSubscriber;
 }
 
 /**
@@ -92,7 +172,30 @@ export function fromNodeRedis(client: NodeRedisClient): RedisConnection {
       "Cannot adapt the node-redis client as it has no sendCommand() method: pass the client createClient() made",
     );
   }
-  return { command: (args) => client.sendCommand([...args]) };
+  const connection: RedisConnection = { command: (args) => client.sendCommand([...args]) };
+  if (typeof client.duplicate !== "function") return connection;
+  connection.subscribe = async (channel, onMessage, onError) => {
+    const subscriber = client.duplicate!();
+    subscriber.on("error", onError);
+    const close = async (): Promise<void> => {
+      await (subscriber.close ?? subscriber.quit)?.call(subscriber);
+    };
+    try {
+      await subscriber.connect();
+      await subscriber.subscribe(channel, (message) => onMessage(message));
+    } catch (error) {
+      await close().catch(() => {});
+      throw error;
+    }
+    return async () => {
+      try {
+        await subscriber.unsubscribe(channel);
+      } finally {
+        await close();
+      }
+    };
+  };
+  return connection;
 }
 
 /**
@@ -124,5 +227,33 @@ export function fromIoredis(client: IoredisClient): RedisConnection {
       "Cannot adapt the ioredis client as it has no call() method: pass the client new Redis() made",
     );
   }
-  return { command: ([name, ...args]) => client.call(name, ...args) };
+  const connection: RedisConnection = {
+    command: ([name, ...args]) => client.call(name, ...args),
+  };
+  if (typeof client.duplicate !== "function") return connection;
+  connection.subscribe = async (wanted, onMessage, onError) => {
+    const subscriber = client.duplicate!();
+    subscriber.on("error", onError as (...args: never[]) => void);
+    subscriber.on(
+      "message",
+      ((channel: string, message: string) => {
+        if (channel === wanted) onMessage(message);
+      }) as (...args: never[]) => void,
+    );
+    try {
+      // ioredis connects on its own and subscribes again after each reconnect.
+      await subscriber.subscribe(wanted);
+    } catch (error) {
+      await subscriber.quit().catch(() => {});
+      throw error;
+    }
+    return async () => {
+      try {
+        await subscriber.unsubscribe(wanted);
+      } finally {
+        await subscriber.quit();
+      }
+    };
+  };
+  return connection;
 }

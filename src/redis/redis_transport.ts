@@ -11,6 +11,7 @@ import type {
   DurableSubscription,
   OutgoingMessage,
   PublishReceipt,
+  QueueState,
   StoredDeadLetter,
   StoredMessage,
   Transport,
@@ -20,6 +21,7 @@ import { onAbort } from "../durable/_abort.ts";
 import { checkClock, checkSpan, REAL_CLOCK } from "../durable/_clock.ts";
 import { checkPattern, describeValue } from "../_topic.ts";
 import type { RedisConnection } from "./adapters.ts";
+import { receiveBroadcasts, sendBroadcast } from "./_broadcast.ts";
 import {
   compareIds,
   fields,
@@ -32,6 +34,8 @@ import {
   text,
 } from "./_reply.ts";
 import * as lua from "./_scripts.ts";
+import { inspectQueue } from "./_inspect.ts";
+import { ConsumerSweeper } from "./_consumers.ts";
 
 /**
  * Options of {@linkcode redisTransport}.
@@ -109,7 +113,21 @@ const READ_ROUNDS = 8;
  * a stream per name (`{prefix}:dead:<name>`). A publish with an idempotency key checks and sets
  * the key and appends the event in one Lua script. Acked entries are trimmed, never past an
  * entry some name still has pending or has not read yet; idempotency keys expire with their
- * window.
+ * window. `inspect()` (the queue gauges of `soiree.metrics()`) reads one name's counts in one
+ * script; its `ready` includes the entries the name has not read yet whatever their topic, as
+ * the pattern filters them when they are read.
+ *
+ * Consumer names: each transport object reads as `soiree:<uuid>` in every group, and `close()`
+ * removes that name where it holds nothing. Names left by processes that died are removed by
+ * any transport on the prefix, in every group, once they hold no pending entry and have been
+ * idle for an hour: when it registers a name, and at most every 10 minutes while it settles
+ * deliveries. A name that still holds entries is never removed: once its leases end the
+ * entries are claimed elsewhere, and it goes an hour later.
+ *
+ * Broadcasts (`Soiree.broadcast()`, at most once) go over Pub/Sub on `{prefix}:broadcast`; each
+ * emitter receives them on a connection of its own, which the client connection's `subscribe()`
+ * opens (`fromNodeRedis()` and `fromIoredis()` make one with the client's `duplicate()`). A
+ * connection without `subscribe()` gives a transport without broadcasts.
  *
  * Limits: a durable name nobody runs any more keeps every later event (remove its group with
  * `XGROUP DESTROY {prefix}:events <name>`); a name registered again with another pattern filters
@@ -206,6 +224,7 @@ class RedisTransport implements Transport {
   readonly #client: RedisConnection;
   readonly #blocking: RedisConnection | undefined;
   readonly #scripts: Scripts;
+  readonly #sweeper: ConsumerSweeper;
   readonly #prefix: string;
   readonly #stream: string;
   readonly #poll: number;
@@ -222,10 +241,15 @@ class RedisTransport implements Transport {
   readonly #seen = new Map<string, string>();
   #watching = false;
   #blockingId: string | undefined;
+  /** Wake-ups so far, so that a wait started before one ends at once. */
+  #wakes = 0;
   #settled = 0;
   #trimming = false;
   #warned = false;
   #closed = false;
+  /** Present when the connection can subscribe (`RedisConnection.subscribe()`). */
+  readonly broadcast?: (message: StoredMessage) => Promise<void>;
+  readonly onBroadcast?: Transport["onBroadcast"];
 
   constructor(
     client: RedisConnection,
@@ -239,8 +263,19 @@ class RedisTransport implements Transport {
     this.#scripts = new Scripts(client);
     this.#prefix = prefix;
     this.#stream = `${prefix}:events`;
+    this.#sweeper = new ConsumerSweeper(this.#scripts, this.#stream);
     this.#poll = poll;
     this.#clock = clock;
+    if (typeof client.subscribe !== "function") return;
+    const channel = `${prefix}:broadcast`;
+    this.broadcast = async (message) => {
+      this.#checkOpen("broadcast");
+      await sendBroadcast(client, channel, message);
+    };
+    this.onBroadcast = async (handler, onError) => {
+      this.#checkOpen("receive broadcasts");
+      return await receiveBroadcasts(client, channel, handler, onError);
+    };
   }
 
   async subscribe(subscription: DurableSubscription): Promise<void> {
@@ -249,6 +284,7 @@ class RedisTransport implements Transport {
     await this.#warnOnEviction();
     await this.#register(subscription.name, subscription.pattern);
     this.#subscriptions.set(subscription.name, subscription.pattern);
+    this.#sweeper.sweep(false);
   }
 
   async publish(message: OutgoingMessage): Promise<PublishReceipt> {
@@ -268,6 +304,8 @@ class RedisTransport implements Transport {
       ]),
     );
     if (int(reply[0]) === 1) return { id: text(reply[1]), duplicate: true };
+    // Known here before any wait of this process's consumers: none misses it.
+    this.#sawTip(text(reply[2]));
     this.#wakeAll();
     return { id: message.id, duplicate: false };
   }
@@ -320,8 +358,10 @@ class RedisTransport implements Transport {
     if (this.#closed || signal.aborted) return Promise.resolve();
     const seen = this.#seen.get(name);
     if (seen !== undefined && compareIds(this.#tip, seen) > 0) return Promise.resolve();
+    // A wake-up while the next due time is read (a publish here) must not be missed.
+    const wakes = this.#wakes;
     return this.#nextDue(name).then((delay) => {
-      if (delay <= 0 || this.#closed || signal.aborted) return;
+      if (delay <= 0 || this.#closed || signal.aborted || this.#wakes !== wakes) return;
       const clock = this.#clock ?? REAL_CLOCK;
       return new Promise<void>((resolve) => {
         let waiters = this.#waiters.get(name);
@@ -365,14 +405,23 @@ class RedisTransport implements Transport {
 
   async redrive(name: string, limit: number): Promise<number> {
     this.#checkOpen("redrive dead letters");
-    const count = int(
+    const [count, last] = list(
       await this.#scripts.run(lua.REDRIVE, [this.#stream, this.#dead(name)], [
         name,
         String(limit),
+        this.#now(),
       ]),
     );
-    if (count > 0) this.#wakeAll();
-    return count;
+    if (int(count) === 0) return 0;
+    this.#sawTip(text(last));
+    this.#wakeAll();
+    return int(count);
+  }
+
+  inspect(name: string): Promise<QueueState> {
+    this.#checkOpen("inspect");
+    const keys = [this.#stream, this.#due(name), this.#dead(name)] as const;
+    return inspectQueue(this.#scripts, keys, this.#now(), name);
   }
 
   async close(): Promise<void> {
@@ -498,11 +547,13 @@ class RedisTransport implements Transport {
   }
 
   #wake(name: string): void {
+    this.#wakes++;
     const waiters = this.#waiters.get(name);
     if (waiters !== undefined) { for (const done of [...waiters]) done(); }
   }
 
   #wakeAll(): void {
+    this.#wakes++;
     for (const name of [...this.#waiters.keys()]) this.#wake(name);
   }
 
@@ -515,6 +566,7 @@ class RedisTransport implements Transport {
     this.#scripts.run(lua.TRIM, [this.#stream], []).catch(() => {
       // Trimming is housekeeping: the next round tries again.
     }).finally(() => (this.#trimming = false));
+    this.#sweeper.sweep(true);
   }
 
   /** A leased entry: its settling methods apply while this consumer holds it at its count. */

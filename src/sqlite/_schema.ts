@@ -6,10 +6,13 @@
 /**
  * The schema this code writes and reads. Stored per table prefix in `<prefix>meta`, not in
  * `PRAGMA user_version`, which is one number per file and could belong to the user's own tables
- * (or to a second prefix) in a shared file. Version 1 is the first; version 2 adds the deliveries'
- * `ordering_key` column and its index (see {@linkcode setUp}).
+ * (or to a second prefix) in a shared file. Version 1 is the first; an upgrade adds a step in
+ * {@linkcode setUp} for each version after it. Version 2: `events.data` holds the event's
+ * CloudEvents document rather than the bare codec text ({@linkcode toVersion2}), so that a
+ * Soiree from before refuses the file instead of handing listeners the document as payload.
+ * Version 3: the deliveries' `ordering_key` column and its index ({@linkcode toVersion3}).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Values bound to statement parameters: only these three kinds are used. */
 export type SqlValue = string | number | null;
@@ -96,16 +99,36 @@ INSERT OR IGNORE INTO ${p}meta (key, value) VALUES ('subscriptions_version', 0);
 `;
 }
 
-/** The index that finds a delivery's elders of the same ordering key (version 2 on). */
+/** The index that finds a delivery's elders of the same ordering key (version 3 on). */
 function keyIndex(p: string): string {
   return `CREATE INDEX IF NOT EXISTS ${p}deliveries_key ON ${p}deliveries (name, ordering_key)
   WHERE ordering_key IS NOT NULL;`;
 }
 
-/** The steps from version 1 to 2: the ordering key. */
-function upgradeFrom1(p: string): string {
+/**
+ * Version 1 → 2: wraps each stored event's codec text in a CloudEvents document, as `publish()`
+ * now stores it (source `"soiree"`, no trace context): empty text as no data, JSON text as
+ * JSON data (`application/json`), any other text as a string (`text/plain`), which the
+ * emitter's codec decodes as before.
+ */
+function toVersion2(p: string): string {
+  const head = `'specversion', '1.0', 'id', id, 'source', 'soiree', 'type', topic,
+    'time', strftime('%Y-%m-%dT%H:%M:%fZ', published_at / 1000.0, 'unixepoch')`;
+  return `
+UPDATE ${p}events SET data = CASE
+  WHEN data = '' THEN json_object(${head}, 'datacontenttype', 'application/json')
+  WHEN json_valid(data) THEN json_object(${head}, 'datacontenttype', 'application/json',
+    'data', json(data))
+  ELSE json_object(${head}, 'datacontenttype', 'text/plain', 'data', data)
+END;
+UPDATE ${p}meta SET value = 2 WHERE key = 'schema_version' AND value = 1;
+`;
+}
+
+/** Version 2 → 3: the ordering key of each delivery (none for those stored before). */
+function toVersion3(p: string): string {
   return `ALTER TABLE ${p}deliveries ADD COLUMN ordering_key TEXT;
-UPDATE ${p}meta SET value = 2 WHERE key = 'schema_version';`;
+UPDATE ${p}meta SET value = 3 WHERE key = 'schema_version' AND value = 2;`;
 }
 
 /** The schema version stored for `prefix`, or 0 when its tables do not exist yet. */
@@ -145,7 +168,8 @@ export function setUp(db: Handle, prefix: string, busyTimeout: number): void {
     db.exec("BEGIN IMMEDIATE");
     try {
       db.exec(ddl(prefix));
-      if (storedVersion(db, prefix) === 1) db.exec(upgradeFrom1(prefix));
+      if (storedVersion(db, prefix) === 1) db.exec(toVersion2(prefix));
+      if (storedVersion(db, prefix) === 2) db.exec(toVersion3(prefix));
       db.exec(keyIndex(prefix));
       version = storedVersion(db, prefix);
       db.exec("COMMIT");
