@@ -732,6 +732,109 @@ export function conformance(label: string, setup: FixtureFactory): void {
       assert.deepEqual(await transport.inspect("other"), empty, "another name is apart");
     }),
   );
+
+  test(
+    name("ordering keys: one key's deliveries start in publish order, one at a time"),
+    withStore(undefined, async ({ make, open }) => {
+      if ((await open()).features?.orderingKeys !== true) return;
+      const soiree = await make();
+      const started: string[] = [];
+      const running = new Map<string, number>();
+      const holdA = gate();
+      const doneB = gate();
+      const all = gate();
+      let finished = 0;
+      const total = 13;
+      soiree.on("account.*", async (event) => {
+        const { key, n } = event.payload as { key: string; n: number };
+        started.push(`${key}${n}`);
+        running.set(key, (running.get(key) ?? 0) + 1);
+        assert.ok(key === "u" || running.get(key) === 1, `one ${key} at a time`);
+        await ticks(3);
+        if (key === "a" && n === 1) await holdA.promise;
+        if (key === "b" && n === 2 && event.attempt === 1) {
+          running.set(key, running.get(key)! - 1);
+          throw new Error("b2 fails once");
+        }
+        running.set(key, running.get(key)! - 1);
+        if (key === "b" && n === 5) doneB.open();
+        if (++finished === total) all.open();
+      }, {
+        durable: "ledger",
+        pool: { concurrency: 8 },
+        retry: { attempts: 3, delay: () => 5 },
+      });
+      for (let n = 1; n <= 5; n++) {
+        await soiree.publish("account.moved", { key: "a", n }, { key: "account-a" });
+        await soiree.publish("account.moved", { key: "b", n }, { key: "account-b" });
+        if (n <= 3) await soiree.publish("account.moved", { key: "u", n });
+      }
+      await within(doneB.promise, LONG, "every b while a1 is held");
+      assert.deepEqual(started.filter((s) => s.startsWith("a")), ["a1"], "a2 waits for a1");
+      holdA.open();
+      await within(all.promise, LONG, "every delivery");
+      assert.deepEqual(started.filter((s) => s.startsWith("a")), ["a1", "a2", "a3", "a4", "a5"]);
+      assert.deepEqual(
+        started.filter((s) => s.startsWith("b")),
+        ["b1", "b2", "b2", "b3", "b4", "b5"],
+        "a retry keeps its place at the head of its key",
+      );
+      assert.deepEqual(started.filter((s) => s.startsWith("u")).sort(), ["u1", "u2", "u3"]);
+    }),
+  );
+
+  test(
+    name("an ordering key or a transaction the transport does not support is refused up front"),
+    withStore(undefined, async ({ make, open }) => {
+      const { name, features = {} } = await open();
+      const soiree = await make();
+      const got: unknown[] = [];
+      const done = gate();
+      soiree.on("audit.*", (event) => {
+        got.push(event.payload);
+        done.open();
+      }, { durable: "audit" });
+      if (features.orderingKeys !== true) {
+        assert.throws(
+          () => soiree.publish("audit.write", "keyed", { key: "k" }),
+          (error: Error) =>
+            error instanceof TypeError && error.message.includes(`the ${name} transport`) &&
+            error.message.includes("postgresTransport()"),
+        );
+      }
+      if (features.transactions !== true) {
+        assert.throws(
+          () => soiree.publish("audit.write", "in a tx", { tx: {} }),
+          (error: Error) =>
+            error instanceof TypeError && error.message.includes(`the ${name} transport`) &&
+            error.message.includes("'tx'"),
+        );
+      }
+      assert.throws(() => soiree.publish("audit.write", "bad", { key: "" }), TypeError);
+      assert.throws(() => soiree.publish("audit.write", "bad", { tx: 1 }), TypeError);
+      await soiree.publish("audit.write", "plain");
+      await within(done.promise, LONG, "delivery");
+      await soiree.close();
+      assert.deepEqual(got, ["plain"], "nothing refused was stored");
+    }),
+  );
+
+  test(
+    name("event.complete(tx) rejects with a TypeError where the transport has no transactions"),
+    withStore(undefined, async ({ make, open }) => {
+      if ((await open()).features?.transactions === true) return;
+      const soiree = await make();
+      const rejected = deferred<unknown>();
+      soiree.on("credit.grant", async (event) => {
+        rejected.resolve(await event.complete({}).then(() => "resolved", (error) => error));
+      }, { durable: "credit" });
+      await soiree.publish("credit.grant", 1);
+      const error = await within(rejected.promise, LONG, "complete()");
+      assert.ok(error instanceof TypeError, String(error));
+      assert.match((error as Error).message, /does not support transactions/);
+      await until(() => soiree.stats().durable.acked === 1);
+    }),
+  );
 }
 
 /** What a test of the suite gets: its store, and the clock when it asked for a fake one. */

@@ -9,6 +9,7 @@ conformance("memory", (clock) => {
     open: (): Promise<Transport> =>
       Promise.resolve({
         name: store.name,
+        features: store.features,
         subscribe: (subscription) => store.subscribe(subscription),
         publish: (message) => store.publish(message),
         receive: (name, max, lease) => store.receive(name, max, lease),

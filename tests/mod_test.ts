@@ -90,6 +90,7 @@ test("deno.json exports the core and each engine's subpath, and publishes only m
     ".": "./mod.ts",
     "./sqlite": "./src/sqlite/mod.ts",
     "./redis": "./src/redis/mod.ts",
+    "./postgres": "./src/postgres/mod.ts",
   });
   assert.deepEqual(config.publish.include, ["mod.ts", "src/", "README.md", "LICENSE"]);
 });

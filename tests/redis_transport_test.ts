@@ -96,6 +96,9 @@ function broadcastTest(kind: ClientKind): void {
       a.on("cache.user.*", (event) => (got.push(`a ${event.payload}`), arrived.a.resolve()));
       b.on("cache.**", (event) => (got.push(`b ${event.payload}`), arrived.b.resolve()));
       c.on("cache.**", (event) => (got.push(`c ${event.payload}`), arrived.c.resolve()));
+      // Pub/Sub is at most once: a broadcast() resolves once its own emitter is subscribed,
+      // so one from each first makes sure all three hear what follows.
+      await Promise.all([a, b, c].map((soiree) => soiree.broadcast("warm.up")));
       await a.broadcast("cache.user.invalidate", 42);
       await Promise.all([arrived.a.promise, arrived.b.promise]);
       // Redis delivers a channel's messages in PUBLISH order: had c been subscribed to a's

@@ -542,7 +542,7 @@ test(
     assert.equal(mode.journal_mode, "wal");
     assert.equal(count(db, "deliveries"), 1, "stored before close, kept after");
     const version = db.prepare("SELECT value FROM soiree_meta WHERE key = 'schema_version'").get();
-    assert.equal(Number((version as { value: unknown }).value), 2);
+    assert.equal(Number((version as { value: unknown }).value), 3);
   },
 );
 
@@ -697,8 +697,29 @@ test("the synchronous option sets how commits wait for the disk, and is left alo
 test("sqliteTransport() refuses tables made by a newer schema", async () => {
   const db = open();
   await sqliteTransport(db);
-  db.exec("UPDATE soiree_meta SET value = 3 WHERE key = 'schema_version'");
-  await assert.rejects(sqliteTransport(db), /schema version 3, made by a newer Soiree/);
+  db.exec("UPDATE soiree_meta SET value = 4 WHERE key = 'schema_version'");
+  await assert.rejects(sqliteTransport(db), /schema version 4, made by a newer Soiree/);
+});
+
+test("sqliteTransport() upgrades tables of schema version 2, keeping their deliveries", async () => {
+  const clock = new FakeClock();
+  const db = open();
+  const old = await sqliteTransport(db, { clock });
+  await old.subscribe({ name: "work", pattern: "job" });
+  await old.publish(message("job"));
+  await old.close();
+  // Version 2's layout: no ordering key.
+  db.exec("DROP INDEX soiree_deliveries_key");
+  db.exec("ALTER TABLE soiree_deliveries DROP COLUMN ordering_key");
+  db.exec("UPDATE soiree_meta SET value = 2 WHERE key = 'schema_version'");
+  const transport = await sqliteTransport(db, { clock });
+  const version = db.prepare("SELECT value FROM soiree_meta WHERE key = 'schema_version'").get();
+  assert.equal(Number((version as { value: unknown }).value), 3);
+  await transport.publish(message("job", { key: "k" }));
+  await transport.publish(message("job", { key: "k" }));
+  const first = await transport.receive("work", 10, 1_000);
+  assert.equal(first.length, 2, "the old delivery and the first of key k, not the second");
+  await transport.close();
 });
 
 test("sqliteTransport() upgrades schema 1 tables: their bare codec text becomes CloudEvents documents", async () => {
@@ -710,11 +731,14 @@ test("sqliteTransport() upgrades schema 1 tables: their bare codec text becomes 
   const empty = message("job.empty", { data: "" });
   const text = message("job.text", { data: "plain, not JSON" });
   for (const stored of [json, empty, text]) await old.publish(stored);
+  // Version 1's layout also had no ordering key (version 3 added it).
+  db.exec("DROP INDEX soiree_deliveries_key");
+  db.exec("ALTER TABLE soiree_deliveries DROP COLUMN ordering_key");
   db.exec("UPDATE soiree_meta SET value = 1 WHERE key = 'schema_version'");
 
   const soiree = new Soiree({ transport: await sqliteTransport(db) });
   const version = db.prepare("SELECT value FROM soiree_meta WHERE key = 'schema_version'").get();
-  assert.equal(Number((version as { value: unknown }).value), 2);
+  assert.equal(Number((version as { value: unknown }).value), 3);
   const documents = new Map(
     (db.prepare("SELECT id, data FROM soiree_events").all() as { id: string; data: string }[])
       .map(({ id, data }) => [id, JSON.parse(data)]),

@@ -16,6 +16,8 @@ import { startTimer, timeoutError } from "../_timer.ts";
 import { describeError, retryDelay, type RetryPolicy } from "./_retry.ts";
 import { brokerOf, type SlotBroker, type SlotTaker } from "./_slots.ts";
 import { ListenerMetrics } from "./_listener_metrics.ts";
+import { completes } from "./_features.ts";
+import { describeValue } from "../_topic.ts";
 import { pause } from "./_abort.ts";
 import { deliveredFrom, type Envelope } from "./_envelope.ts";
 import { endSpan, parentOf, type Tracing } from "../_tracing.ts";
@@ -315,8 +317,19 @@ export class Consumer implements SlotTaker {
     };
     lifecycle.link(item);
     let event: DurableEvent | undefined;
+    const completion = this.#completion(delivery, () => decided, () => stopTimers());
     const settle = (error: unknown, ok: boolean): void => {
+      completion.returned = true;
       if (!decide(!ok, error)) return;
+      if (completion.done) {
+        // Acked inside the listener's transaction: nothing is left to settle here. If that
+        // transaction rolled back, the lease ends and the delivery comes again.
+        if (ok) return void (counters.acked++, metrics.acked++);
+        if (event !== undefined) {
+          this.#host.failure.fail(undefined, event, { id: spec.id, pattern: spec.pattern }, error);
+        }
+        return;
+      }
       if (ok) return this.#settle(() => delivery.ack(), () => (counters.acked++, metrics.acked++));
       const permanent = error instanceof PermanentError || event === undefined ||
         attempt >= spec.retry.attempts;
@@ -379,6 +392,7 @@ export class Consumer implements SlotTaker {
         attempt,
         publishedAt: message.publishedAt,
         signal: controller.signal,
+        complete: completion.complete,
       });
       deliveredFrom.set(event, attributes);
       let result = spec.fn(event);
@@ -394,6 +408,50 @@ export class Consumer implements SlotTaker {
       stopTimers();
       this.#broker.release();
     }
+  }
+
+  /**
+   * `event.complete(tx)` for one delivery: acks it inside the listener's transaction, once,
+   * while the listener runs; then the lease is no longer renewed (the transaction holds the row)
+   * and `done` tells the run to settle nothing itself.
+   */
+  #completion(
+    delivery: Delivery,
+    decided: () => boolean,
+    stopTimers: () => void,
+  ): { done: boolean; returned: boolean; complete: (tx: unknown) => Promise<void> } {
+    const { transport } = this.#host;
+    const { name } = this.spec;
+    const id = delivery.message.id;
+    let called = false;
+    const state = {
+      done: false,
+      returned: false,
+      complete: async (tx: unknown): Promise<void> => {
+        const cannot = (why: string) =>
+          new TypeError(`Cannot complete event ${id} for "${name}" ${why}`);
+        if (!completes(transport) || typeof delivery.complete !== "function") {
+          throw cannot(
+            `inside a transaction as the ${transport.name} transport does not support transactions: use postgresTransport() from @x/soiree/postgres`,
+          );
+        }
+        if (state.returned) throw cannot("as its listener has already returned");
+        if (called) throw cannot("as complete() was already called for it");
+        if (decided()) throw cannot("as its attempt is over (timed out, lease lost or closing)");
+        if (typeof tx !== "object" || tx === null) {
+          throw cannot(`as 'tx' must be a transaction (an object): received ${describeValue(tx)}`);
+        }
+        called = true;
+        if (!await delivery.complete(tx)) {
+          throw new Error(
+            `Cannot complete event ${id} for "${name}" as its lease was lost: another process may be running it; roll the transaction back`,
+          );
+        }
+        state.done = true;
+        stopTimers();
+      },
+    };
+    return state;
   }
 
   /**

@@ -26,6 +26,7 @@ import { Consumer, type ConsumerHost } from "./_consumer.ts";
 import { checkRetry } from "./_retry.ts";
 import { Broadcaster, type LocalEmit } from "./_broadcast.ts";
 import type { ListenerMetrics } from "./_listener_metrics.ts";
+import { checkExtensions } from "./_features.ts";
 import type { Span, Tracer } from "../tracing.ts";
 import { jsonCodec } from "./codec.ts";
 import { checkSource, DEFAULT_SOURCE, encodePayload, Envelope } from "./_envelope.ts";
@@ -310,6 +311,7 @@ export class Durability {
       );
     }
     const dedupeWindow = checkDuration(options?.dedupeWindow, "dedupeWindow", action) ?? DAY;
+    const extensions = checkExtensions(transport, options, action);
     const text = encodePayload(this.#envelope, payload, action);
     const id = eventId();
     const publishedAt = Date.now();
@@ -322,8 +324,9 @@ export class Durability {
       publishedAt,
       idempotencyKey: key,
       dedupeWindow: dedupeWindow === Infinity ? Number.MAX_SAFE_INTEGER : dedupeWindow,
+      ...(extensions.key === undefined ? {} : { key: extensions.key }),
     };
-    const stored = this.#store(transport, message, span);
+    const stored = this.#store(transport, message, span, extensions.tx);
     this.#track(stored);
     return stored;
   }
@@ -332,12 +335,14 @@ export class Durability {
     transport: Transport,
     message: Parameters<Transport["publish"]>[0],
     span: Span | undefined,
+    tx: unknown,
   ): Promise<PublishReceipt> {
     // A durable listener registered in this process before this call gets this event.
     if (this.#registering.size > 0) await Promise.all(this.#registering);
     let receipt: PublishReceipt;
     try {
-      receipt = await transport.publish(message);
+      receipt =
+        await (tx === undefined ? transport.publish(message) : transport.publish(message, tx));
     } catch (error) {
       const failure = new PublishError(message.topic, transport.name, error);
       if (span !== undefined) endSpan(span, this.#panic, true, failure);

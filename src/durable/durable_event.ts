@@ -46,6 +46,7 @@ export class DurableEvent<P = unknown, T extends string = string> extends Soiree
   readonly publishedAt: Date;
   readonly #id: string;
   readonly #signal: AbortSignal;
+  readonly #complete: ((tx: unknown) => Promise<void>) | undefined;
 
   /**
    * Creates a delivery's event. Soiree creates them; constructing one is useful in tests of
@@ -54,7 +55,8 @@ export class DurableEvent<P = unknown, T extends string = string> extends Soiree
    * @param topic The published topic.
    * @param payload The decoded payload.
    * @param delivery `id` (the published event's ID), `listener` (the durable name),
-   * `attempt` (1-based), `publishedAt` (ms since the Unix epoch) and `signal`.
+   * `attempt` (1-based), `publishedAt` (ms since the Unix epoch), `signal`, and `complete`
+   * (what {@linkcode DurableEvent.complete} runs; absent, it rejects).
    */
   constructor(
     topic: T,
@@ -65,6 +67,7 @@ export class DurableEvent<P = unknown, T extends string = string> extends Soiree
       attempt: number;
       publishedAt: number;
       signal?: AbortSignal;
+      complete?: (tx: unknown) => Promise<void>;
     },
   ) {
     super(topic, payload);
@@ -73,6 +76,49 @@ export class DurableEvent<P = unknown, T extends string = string> extends Soiree
     this.attempt = delivery.attempt;
     this.publishedAt = new Date(delivery.publishedAt);
     this.#signal = delivery.signal ?? new AbortController().signal;
+    this.#complete = delivery.complete;
+  }
+
+  /**
+   * Acks this delivery inside your own transaction `tx`, so that your side effect and the ack
+   * commit or roll back together (effectively once, for work in the same database). Call it
+   * once, while the listener runs, before you commit `tx`; Soiree then acks nothing itself when
+   * the listener returns, and counts the delivery as acked. If `tx` rolls back, nothing was
+   * acked: the lease ends and the delivery comes again (attempt + 1). While `tx` stays open it
+   * holds the delivery's row, so do not leave it open. Only on a transport whose
+   * `features.transactions` is true (`@x/soiree/postgres`, where `tx` is a client inside
+   * `BEGIN` with `query(text, params)`).
+   *
+   * @param tx A transaction of the transport's engine.
+   * @returns Resolves once the ack ran inside `tx`.
+   * @throws {TypeError} (rejects) When the transport cannot ack inside a transaction, when
+   * `complete()` was already called, or when the listener has already returned.
+   * @throws {Error} (rejects) When the lease was lost (roll `tx` back), or with the engine's
+   * error.
+   *
+   * @example Without a transactional transport it rejects
+   * ```ts
+   * import { DurableEvent } from "@x/soiree";
+   * import assert from "node:assert/strict";
+   *
+   * const event = new DurableEvent("user.created", {}, {
+   *   id: "01JD0000000000000000000000",
+   *   listener: "welcome-credit",
+   *   attempt: 1,
+   *   publishedAt: 0,
+   * });
+   * await assert.rejects(event.complete({}), TypeError);
+   * ```
+   */
+  complete(tx: unknown): Promise<void> {
+    if (this.#complete === undefined) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot complete event ${this.#id} for "${this.listener}" inside a transaction as its transport does not support transactions: use postgresTransport() from @x/soiree/postgres`,
+        ),
+      );
+    }
+    return this.#complete(tx);
   }
 
   /** The published event's ID (a ULID): the same in every attempt and every listener. */

@@ -170,6 +170,27 @@ export interface PublishOptions {
    * @default {86_400_000 (24 hours)}
    */
   dedupeWindow?: number;
+  /**
+   * An ordering key (a non-empty string of at most 256 characters): the deliveries of events
+   * published with the same key start, for each durable name, in publish order and one at a
+   * time (the next starts once the previous one is acked or dead-lettered; a retry keeps its
+   * place at the head). Events of other keys, or without a key, are never held up by it. Only
+   * on a transport whose `features.orderingKeys` is true (memory, SQLite, PostgreSQL): elsewhere
+   * `publish()` throws a `TypeError`.
+   *
+   * @default {none: no ordering}
+   */
+  key?: string;
+  /**
+   * A transaction of the transport's engine to store the event through (the transactional
+   * outbox): for `@x/soiree/postgres`, a client inside `BEGIN` with `query(text, params)`.
+   * `publish()` resolves once the event is written inside it; it is delivered if and only if
+   * that transaction commits. Only on a transport whose `features.transactions` is true
+   * (PostgreSQL): elsewhere `publish()` throws a `TypeError`.
+   *
+   * @default {none: the transport stores the event on its own}
+   */
+  tx?: unknown;
 }
 
 /**

@@ -16,6 +16,7 @@ import type {
   StoredDeadLetter,
   StoredMessage,
   Transport,
+  TransportFeatures,
 } from "./transport.ts";
 import { matchTopic } from "../topic.ts";
 import { describeValue } from "../_topic.ts";
@@ -61,6 +62,10 @@ interface Entry {
   at: number;
   token: number;
   error: string;
+  /** The ordering key, if any. */
+  readonly key: string | undefined;
+  /** Publish order: the lowest of a key's live entries is the only one of the key that runs. */
+  readonly seq: number;
 }
 
 /** A durable name: its pattern, its deliveries by event ID, and the waits of its consumers. */
@@ -111,11 +116,13 @@ export function memoryTransport(options?: MemoryTransportOptions): Transport {
 
 class MemoryTransport implements Transport {
   readonly name = "memory";
+  readonly features: TransportFeatures = Object.freeze({ orderingKeys: true });
   readonly #clock: Clock;
   readonly #queues = new Map<string, Queue>();
   /** Idempotency key → the first event's ID and when the key is forgotten. */
   readonly #keys = new Map<string, { id: string; until: number }>();
   #nextToken = 1;
+  #nextSeq = 1;
   #closed = false;
   /** The receivers of `broadcast()`: one per emitter sharing this transport. */
   readonly #receivers = new Set<(message: StoredMessage) => void>();
@@ -155,6 +162,7 @@ class MemoryTransport implements Transport {
       data: message.data,
       publishedAt: message.publishedAt,
     };
+    const seq = this.#nextSeq++;
     for (const queue of this.#queues.values()) {
       if (!matchTopic(queue.pattern, message.topic)) continue;
       queue.entries.set(message.id, {
@@ -164,6 +172,8 @@ class MemoryTransport implements Transport {
         at: now,
         token: 0,
         error: "",
+        key: message.key,
+        seq,
       });
       wake(queue);
     }
@@ -176,9 +186,10 @@ class MemoryTransport implements Transport {
     const deliveries: Delivery[] = [];
     if (queue === undefined) return deliveries;
     const now = this.#clock.now();
+    const heads = keyHeads(queue);
     for (const entry of queue.entries.values()) {
       if (deliveries.length >= max) break;
-      if (entry.state === DEAD || entry.at > now) continue;
+      if (entry.state === DEAD || entry.at > now || !runs(entry, heads)) continue;
       entry.state = LEASED;
       entry.attempt++;
       entry.at = now + lease;
@@ -194,8 +205,9 @@ class MemoryTransport implements Transport {
     const clock = this.#clock;
     const now = clock.now();
     let due = Infinity;
+    const heads = keyHeads(queue);
     for (const entry of queue.entries.values()) {
-      if (entry.state !== DEAD && entry.at < due) due = entry.at;
+      if (entry.state !== DEAD && entry.at < due && runs(entry, heads)) due = entry.at;
     }
     if (due <= now) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -316,7 +328,12 @@ class MemoryTransport implements Transport {
       message: entry.message,
       attempt: entry.attempt,
       extend: (lease) => settle(() => void (entry.at = clock.now() + lease)),
-      ack: () => settle(() => void queue.entries.delete(entry.message.id)),
+      ack: () =>
+        settle(() => {
+          queue.entries.delete(entry.message.id);
+          // The next delivery of its key may run now.
+          if (entry.key !== undefined) wake(queue);
+        }),
       retry: (delay, error) =>
         settle(() => {
           entry.token = 0;
@@ -334,6 +351,7 @@ class MemoryTransport implements Transport {
           entry.state = DEAD;
           entry.at = clock.now();
           entry.error = error;
+          if (entry.key !== undefined) wake(queue);
         }),
       release: (started) =>
         settle(() => {
@@ -345,6 +363,22 @@ class MemoryTransport implements Transport {
         }),
     };
   }
+}
+
+/** For each ordering key of `queue`, the publish order of its first live (not dead) entry. */
+function keyHeads(queue: Queue): Map<string, number> {
+  const heads = new Map<string, number>();
+  for (const entry of queue.entries.values()) {
+    if (entry.key === undefined || entry.state === DEAD) continue;
+    const head = heads.get(entry.key);
+    if (head === undefined || entry.seq < head) heads.set(entry.key, entry.seq);
+  }
+  return heads;
+}
+
+/** Whether `entry` may run: it has no key, or it is its key's first live entry. */
+function runs(entry: Entry, heads: Map<string, number>): boolean {
+  return entry.key === undefined || heads.get(entry.key) === entry.seq;
 }
 
 function wake(queue: Queue): void {

@@ -118,6 +118,37 @@ export interface OutgoingMessage extends StoredMessage {
   readonly idempotencyKey: string | undefined;
   /** How long (ms) an idempotency key is remembered. */
   readonly dedupeWindow: number;
+  /**
+   * The ordering key (`publish(…, { key })`): the deliveries of one key to one durable name
+   * start in publish order, one at a time. `undefined` (or absent): no ordering. Only a transport
+   * whose `features.orderingKeys` is true is handed one.
+   */
+  readonly key?: string | undefined;
+}
+
+/**
+ * What a transport supports beyond the contract every transport keeps, read by `publish()` and
+ * the consumers: `publish(…, { tx })` and `publish(…, { key })` are refused with a `TypeError`
+ * (before anything is stored) on a transport that does not declare them. Absent means `false`.
+ *
+ * @example The memory transport orders by key, but has no transactions
+ * ```ts
+ * import { memoryTransport, type TransportFeatures } from "@x/soiree";
+ * import assert from "node:assert/strict";
+ *
+ * const features: TransportFeatures | undefined = memoryTransport().features;
+ * assert.equal(features?.orderingKeys, true);
+ * assert.equal(features?.transactions ?? false, false);
+ * ```
+ */
+export interface TransportFeatures {
+  /**
+   * `publish(message, tx)` stores through the caller's transaction, and `Delivery.complete(tx)`
+   * acks inside one (the transactional outbox).
+   */
+  readonly transactions?: boolean;
+  /** Ordering keys: `OutgoingMessage.key` is honoured. */
+  readonly orderingKeys?: boolean;
 }
 
 /**
@@ -197,6 +228,15 @@ export interface Delivery {
    * @param started Whether the listener started: if not, the attempt is not counted.
    */
   release(started: boolean): Promise<boolean>;
+  /**
+   * Optional, with `features.transactions`: acks the delivery inside the caller's transaction
+   * `tx` (a transaction of the transport's engine), so the ack commits or rolls back with the
+   * caller's own writes. Resolves once the ack ran inside `tx`: the delivery is done once `tx`
+   * commits; if it rolls back, the lease ends and the delivery comes again.
+   *
+   * @returns `false` when the lease was already lost (nothing was written through `tx`).
+   */
+  complete?(tx: unknown): Promise<boolean>;
 }
 
 /**
@@ -256,6 +296,8 @@ export interface StoredDeadLetter {
 export interface Transport {
   /** A short name for logs and metrics (`"memory"`, `"sqlite"`). */
   readonly name: string;
+  /** What the transport supports beyond the contract; absent: none of it. */
+  readonly features?: TransportFeatures;
   /**
    * Stores a durable name and its pattern, idempotently; events published from now on are
    * kept for it even while no process runs it. Registering a name again with another pattern
@@ -265,8 +307,13 @@ export interface Transport {
   /**
    * Stores the event and one delivery per subscription whose pattern matches its topic, at
    * once (all or nothing), and resolves only once they are stored.
+   *
+   * With `tx` (only on a transport whose `features.transactions` is true), it writes through the
+   * caller's transaction instead, and resolves once the writes ran inside it: they are delivered
+   * if and only if that transaction commits. Its consumers must not count on it having committed
+   * when they are woken (a wake-up after the commit, or polling, finds it).
    */
-  publish(message: OutgoingMessage): Promise<PublishReceipt>;
+  publish(message: OutgoingMessage, tx?: unknown): Promise<PublishReceipt>;
   /**
    * Leases up to `max` deliveries of `name` that are due: ready ones and those whose lease
    * expired, oldest first. Each counts one attempt. Resolves `[]` when none is due.

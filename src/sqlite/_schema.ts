@@ -10,8 +10,9 @@
  * {@linkcode setUp} for each version after it. Version 2: `events.data` holds the event's
  * CloudEvents document rather than the bare codec text ({@linkcode toVersion2}), so that a
  * Soiree from before refuses the file instead of handing listeners the document as payload.
+ * Version 3: the deliveries' `ordering_key` column and its index ({@linkcode toVersion3}).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Values bound to statement parameters: only these three kinds are used. */
 export type SqlValue = string | number | null;
@@ -83,6 +84,7 @@ CREATE TABLE IF NOT EXISTS ${p}deliveries (
   lease_token TEXT,
   error TEXT,
   dead_at INTEGER,
+  ordering_key TEXT,
   PRIMARY KEY (event_id, name)
 );
 CREATE INDEX IF NOT EXISTS ${p}deliveries_due ON ${p}deliveries (name, state, run_at, event_id);
@@ -95,6 +97,12 @@ CREATE INDEX IF NOT EXISTS ${p}idempotency_keys_expiry ON ${p}idempotency_keys (
 INSERT OR IGNORE INTO ${p}meta (key, value) VALUES ('schema_version', ${SCHEMA_VERSION});
 INSERT OR IGNORE INTO ${p}meta (key, value) VALUES ('subscriptions_version', 0);
 `;
+}
+
+/** The index that finds a delivery's elders of the same ordering key (version 3 on). */
+function keyIndex(p: string): string {
+  return `CREATE INDEX IF NOT EXISTS ${p}deliveries_key ON ${p}deliveries (name, ordering_key)
+  WHERE ordering_key IS NOT NULL;`;
 }
 
 /**
@@ -115,6 +123,12 @@ UPDATE ${p}events SET data = CASE
 END;
 UPDATE ${p}meta SET value = 2 WHERE key = 'schema_version' AND value = 1;
 `;
+}
+
+/** Version 2 → 3: the ordering key of each delivery (none for those stored before). */
+function toVersion3(p: string): string {
+  return `ALTER TABLE ${p}deliveries ADD COLUMN ordering_key TEXT;
+UPDATE ${p}meta SET value = 3 WHERE key = 'schema_version' AND value = 2;`;
 }
 
 /** The schema version stored for `prefix`, or 0 when its tables do not exist yet. */
@@ -155,6 +169,8 @@ export function setUp(db: Handle, prefix: string, busyTimeout: number): void {
     try {
       db.exec(ddl(prefix));
       if (storedVersion(db, prefix) === 1) db.exec(toVersion2(prefix));
+      if (storedVersion(db, prefix) === 2) db.exec(toVersion3(prefix));
+      db.exec(keyIndex(prefix));
       version = storedVersion(db, prefix);
       db.exec("COMMIT");
     } catch (error) {

@@ -36,7 +36,7 @@ export interface Statements {
   readonly putKey: Statement;
   /** (id, topic, data, published at) */
   readonly insertEvent: Statement;
-  /** (event id, name, run at) */
+  /** (event id, name, run at, ordering key or null) */
   readonly insertDelivery: Statement;
   /** (lease until, token, name, now, max, name, now, max, max) → changes */
   readonly claim: Statement;
@@ -44,7 +44,7 @@ export interface Statements {
   readonly claimReady: Statement;
   /** (name, now) → a row when a lease of the name ended unsettled */
   readonly leaseEnded: Statement;
-  /** (name, token) → { event_id, attempt, topic, data, published_at }[], oldest first */
+  /** (name, token) → { event_id, attempt, ordering_key, topic, data, published_at }[], oldest first */
   readonly claimed: Statement;
   /** (lease until, event id, name, token) → changes */
   readonly extend: Statement;
@@ -72,6 +72,13 @@ export interface Statements {
 
 /** Prepares the statements on the tables of `p` (the table prefix, already checked). */
 export function prepareStatements(db: Handle, p: string): Statements {
+  // A delivery with an ordering key may run only while no other live delivery of its key and
+  // name is older than it (inserted before: a lower rowid) or leased: one of a key at a time,
+  // in publish order. `d` is the delivery considered.
+  const mayRun = `(d.ordering_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM ${p}deliveries AS o
+      WHERE o.name = d.name AND o.ordering_key = d.ordering_key AND o.state <> 'dead'
+        AND o.rowid <> d.rowid AND (o.rowid < d.rowid OR o.state = 'leased')))`;
   const held = "event_id = ? AND name = ? AND state = 'leased' AND lease_token = ?";
   const message = "e.topic, e.data, e.published_at";
   return {
@@ -81,8 +88,9 @@ export function prepareStatements(db: Handle, p: string): Statements {
     releaseSavepoint: db.prepare("RELEASE soiree_write"),
     rollbackToSavepoint: db.prepare("ROLLBACK TO soiree_write"),
     due: db.prepare(
-      `SELECT 1 AS due FROM ${p}deliveries
+      `SELECT 1 AS due FROM ${p}deliveries AS d
        WHERE name = ? AND ((state = 'ready' AND run_at <= ?) OR (state = 'leased' AND lease_until <= ?))
+         AND ${mayRun}
        LIMIT 1`,
     ),
     subscribe: db.prepare(
@@ -111,8 +119,8 @@ export function prepareStatements(db: Handle, p: string): Statements {
       `INSERT INTO ${p}events (id, topic, data, published_at) VALUES (?, ?, ?, ?)`,
     ),
     insertDelivery: db.prepare(
-      `INSERT INTO ${p}deliveries (event_id, name, state, attempt, run_at)
-       VALUES (?, ?, 'ready', 0, ?)`,
+      `INSERT INTO ${p}deliveries (event_id, name, state, attempt, run_at, ordering_key)
+       VALUES (?, ?, 'ready', 0, ?, ?)`,
     ),
     // Two index range scans of (name, state, run_at, event_id), each cut at max, merged and cut
     // again: due ready deliveries in order, and leased ones whose lease ended (as many as are
@@ -123,13 +131,13 @@ export function prepareStatements(db: Handle, p: string): Statements {
        WHERE rowid IN (
          SELECT rowid FROM (
            SELECT * FROM (
-             SELECT rowid, run_at, event_id FROM ${p}deliveries
-             WHERE name = ? AND state = 'ready' AND run_at <= ?
+             SELECT rowid, run_at, event_id FROM ${p}deliveries AS d
+             WHERE name = ? AND state = 'ready' AND run_at <= ? AND ${mayRun}
              ORDER BY run_at, event_id LIMIT ?)
            UNION ALL
            SELECT * FROM (
-             SELECT rowid, run_at, event_id FROM ${p}deliveries
-             WHERE name = ? AND state = 'leased' AND lease_until <= ?
+             SELECT rowid, run_at, event_id FROM ${p}deliveries AS d
+             WHERE name = ? AND state = 'leased' AND lease_until <= ? AND ${mayRun}
              ORDER BY run_at, event_id LIMIT ?))
          ORDER BY run_at, event_id LIMIT ?)`,
     ),
@@ -137,8 +145,8 @@ export function prepareStatements(db: Handle, p: string): Statements {
       `UPDATE ${p}deliveries
        SET state = 'leased', attempt = attempt + 1, lease_until = ?, lease_token = ?
        WHERE rowid IN (
-         SELECT rowid FROM ${p}deliveries
-         WHERE name = ? AND state = 'ready' AND run_at <= ?
+         SELECT rowid FROM ${p}deliveries AS d
+         WHERE name = ? AND state = 'ready' AND run_at <= ? AND ${mayRun}
          ORDER BY run_at, event_id LIMIT ?)`,
     ),
     leaseEnded: db.prepare(
@@ -146,7 +154,7 @@ export function prepareStatements(db: Handle, p: string): Statements {
        WHERE name = ? AND state = 'leased' AND lease_until <= ? LIMIT 1`,
     ),
     claimed: db.prepare(
-      `SELECT d.event_id, d.attempt, ${message}
+      `SELECT d.event_id, d.attempt, d.ordering_key, ${message}
        FROM ${p}deliveries AS d JOIN ${p}events AS e ON e.id = d.event_id
        WHERE d.name = ? AND d.state = 'leased' AND d.lease_token = ?
        ORDER BY d.run_at, d.event_id`,
@@ -187,7 +195,8 @@ export function prepareStatements(db: Handle, p: string): Statements {
          ORDER BY dead_at, event_id LIMIT ?)`,
     ),
     nextReady: db.prepare(
-      `SELECT min(run_at) AS at FROM ${p}deliveries WHERE name = ? AND state = 'ready'`,
+      `SELECT min(run_at) AS at FROM ${p}deliveries AS d
+       WHERE name = ? AND state = 'ready' AND ${mayRun}`,
     ),
     nextLeaseEnd: db.prepare(
       `SELECT min(lease_until) AS at FROM ${p}deliveries WHERE name = ? AND state = 'leased'`,

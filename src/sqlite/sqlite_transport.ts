@@ -15,6 +15,7 @@ import type {
   StoredDeadLetter,
   StoredMessage,
   Transport,
+  TransportFeatures,
 } from "../durable/transport.ts";
 import { matchTopic } from "../topic.ts";
 import { onAbort } from "../durable/_abort.ts";
@@ -321,6 +322,7 @@ interface Subscription {
 interface DeliveryRow {
   event_id: string;
   attempt: unknown;
+  ordering_key?: string | null;
   topic: string;
   data: string;
   published_at: unknown;
@@ -339,6 +341,7 @@ const MATCH_CACHE = 1_024;
 
 class SqliteTransport implements Transport {
   readonly name = "sqlite";
+  readonly features: TransportFeatures = Object.freeze({ orderingKeys: true });
   readonly #db: Handle;
   readonly #owned: OwnedDatabase | undefined;
   readonly #sql: Statements;
@@ -399,7 +402,7 @@ class SqliteTransport implements Transport {
       const names = this.#matching(message.topic);
       if (names.length > 0) {
         sql.insertEvent.run(id, message.topic, message.data, message.publishedAt);
-        for (const name of names) sql.insertDelivery.run(id, name, now);
+        for (const name of names) sql.insertDelivery.run(id, name, now, message.key ?? null);
       }
       return names;
     });
@@ -608,6 +611,7 @@ class SqliteTransport implements Transport {
     const sql = this.#sql;
     const clock = this.#clock;
     const eventId = found.event_id;
+    const keyed = found.ordering_key !== null && found.ordering_key !== undefined;
     const held = (action: string, statement: keyof Statements, ...params: SqlValue[]) => {
       this.#checkOpen(action);
       return this.#write(() => changes(sql[statement].run(...params, eventId, name, token)) > 0);
@@ -621,11 +625,14 @@ class SqliteTransport implements Transport {
       },
       ack: async () => {
         this.#checkOpen("acknowledge");
-        return this.#write(() => {
+        const done = await this.#write(() => {
           if (changes(sql.ack.run(eventId, name, token)) === 0) return false;
           sql.dropEvent.run(eventId, eventId);
           return true;
         });
+        // The next delivery of its ordering key may run now.
+        if (done && keyed) this.#wake(name);
+        return done;
       },
       retry: async (delay, error) => {
         checkSpan(delay, "delay", "retry");
@@ -633,7 +640,11 @@ class SqliteTransport implements Transport {
         if (done) this.#wake(name);
         return done;
       },
-      deadLetter: async (error) => held("dead-letter", "deadLetter", clock.now(), error),
+      deadLetter: async (error) => {
+        const done = await held("dead-letter", "deadLetter", clock.now(), error);
+        if (done && keyed) this.#wake(name);
+        return done;
+      },
       release: async (started) => {
         const done = await held("release", "release", started ? 0 : 1);
         if (done) this.#wake(name);
