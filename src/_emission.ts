@@ -17,7 +17,8 @@ import {
   withdrawJob,
 } from "./_pool_jobs.ts";
 import { describeListener, ONCE, type Registration, SKIP, SPECIAL } from "./_registry.ts";
-import { type CancelTimer, startTimer, timeoutError } from "./_timer.ts";
+import { startTimer, timeoutError } from "./_timer.ts";
+import { EmissionState, type Level, type LevelCall } from "./_emission_state.ts";
 import { describeValue } from "./_topic.ts";
 
 /**
@@ -77,62 +78,14 @@ function captureResolve(resolve: (errors: readonly Error[]) => void): void {
   capturedResolve = resolve;
 }
 
-/** A listener call of a priority level started together (concurrent dispatch). */
-interface LevelCall {
-  readonly registration: Registration;
-  /** Its own fork of the emission's event. */
-  readonly event: SoireeEvent;
-  promise: Promise<unknown> | undefined;
-  /** Settled, or no longer waited for. */
-  done: boolean;
-  /** Given up on (its timeout): its event's changes are not kept. */
-  givenUp: boolean;
-  timer: CancelTimer | undefined;
-}
-
-/** The priority level an emission in concurrent dispatch is waiting for. */
-interface Level {
-  readonly calls: LevelCall[];
-  /** The event the calls were forked from: it carries their changes to the next level. */
-  readonly base: SoireeEvent;
-  /** Calls not settled yet. */
-  waiting: number;
-  /** Of those, calls not on a class pool (they run on the emitter-pool slot). */
-  plain: number;
-}
-
-/** Emission flags, packed in one number. */
-const DONE = 1;
-const CANCELLED = 2;
-const ON_POOL = 4;
-const RESUMING = 8;
-const BUSY = 16;
-const CONCURRENT = 32;
-
-/** What few emissions need: kept apart so that a queued emission stays small. */
-interface Rare {
-  cancelReason: unknown;
-  deadline: CancelTimer | undefined;
-  userSignal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  resume: (() => Promise<void>) | undefined;
-  level: Level | undefined;
-}
-
 /** The state of one `emit()`: its event, where it is in the dispatch list, its result. */
-class Emission implements EventHost, PoolJob, InFlight {
+class Emission extends EmissionState implements EventHost, PoolJob, InFlight {
   readonly dispatcher: Dispatcher;
   readonly list: readonly Registration[];
   index = 0;
-  errors: Error[] | undefined = undefined;
   /** The listener whose promise the emission is waiting for, and that promise. */
   pending: Registration | undefined = undefined;
   pendingPromise: Promise<unknown> | undefined = undefined;
-  /** Listeners given up on (timeout, cancel) that still run on this emission's pool slot. */
-  abandoned = 0;
-  /** Bumped whenever a wait ends, so a late settlement of an old wait is ignored. */
-  token = 0;
-  timer: CancelTimer | undefined = undefined;
   resolve: ((errors: readonly Error[]) => void) | undefined = undefined;
   /** Settles the wait for the pending listener; made once per emission, on its first wait. */
   onValue: ((value: unknown) => void) | undefined = undefined;
@@ -144,8 +97,6 @@ class Emission implements EventHost, PoolJob, InFlight {
   #topic: string;
   #payload: unknown;
   #event: SoireeEvent | undefined = undefined;
-  #flags = 0;
-  #rare: Rare | undefined = undefined;
 
   constructor(
     dispatcher: Dispatcher,
@@ -153,6 +104,7 @@ class Emission implements EventHost, PoolJob, InFlight {
     payload: unknown,
     list: readonly Registration[],
   ) {
+    super();
     this.dispatcher = dispatcher;
     this.list = list;
     this.#topic = topic;
@@ -170,132 +122,6 @@ class Emission implements EventHost, PoolJob, InFlight {
 
   set event(event: SoireeEvent) {
     this.#event = event;
-  }
-
-  /** Finished: its promise is resolved. */
-  get done(): boolean {
-    return (this.#flags & DONE) !== 0;
-  }
-
-  set done(value: boolean) {
-    this.#flag(DONE, value);
-  }
-
-  /** Cancelled (signal, timeout, close giving up). */
-  get cancelled(): boolean {
-    return (this.#flags & CANCELLED) !== 0;
-  }
-
-  set cancelled(value: boolean) {
-    this.#flag(CANCELLED, value);
-  }
-
-  /** Holds a slot of the emitter's pool. */
-  get onPool(): boolean {
-    return (this.#flags & ON_POOL) !== 0;
-  }
-
-  set onPool(value: boolean) {
-    this.#flag(ON_POOL, value);
-  }
-
-  /** Waiting for `resume()` to give the emitter pool slot back. */
-  get resuming(): boolean {
-    return (this.#flags & RESUMING) !== 0;
-  }
-
-  set resuming(value: boolean) {
-    this.#flag(RESUMING, value);
-  }
-
-  /** Running listeners right now, or getting its pool slot back: it will finish itself. */
-  get busy(): boolean {
-    return (this.#flags & BUSY) !== 0;
-  }
-
-  set busy(value: boolean) {
-    this.#flag(BUSY, value);
-  }
-
-  /** Concurrent dispatch: the listeners of one priority level start together. */
-  get concurrent(): boolean {
-    return (this.#flags & CONCURRENT) !== 0;
-  }
-
-  set concurrent(value: boolean) {
-    this.#flag(CONCURRENT, value);
-  }
-
-  get cancelReason(): unknown {
-    return this.#rare?.cancelReason;
-  }
-
-  set cancelReason(value: unknown) {
-    this.#setRare("cancelReason", value);
-  }
-
-  /** Cancels the emission's own `timeout`. */
-  get deadline(): CancelTimer | undefined {
-    return this.#rare?.deadline;
-  }
-
-  set deadline(value: CancelTimer | undefined) {
-    this.#setRare("deadline", value);
-  }
-
-  /** The emission's `signal`, and its abort listener. */
-  get userSignal(): AbortSignal | undefined {
-    return this.#rare?.userSignal;
-  }
-
-  set userSignal(value: AbortSignal | undefined) {
-    this.#setRare("userSignal", value);
-  }
-
-  get onAbort(): (() => void) | undefined {
-    return this.#rare?.onAbort;
-  }
-
-  set onAbort(value: (() => void) | undefined) {
-    this.#setRare("onAbort", value);
-  }
-
-  /** Set while the emitter pool slot is lent out during a pooled listener. */
-  get resume(): (() => Promise<void>) | undefined {
-    return this.#rare?.resume;
-  }
-
-  set resume(value: (() => Promise<void>) | undefined) {
-    this.#setRare("resume", value);
-  }
-
-  /** Concurrent dispatch: the level being waited for. */
-  get level(): Level | undefined {
-    return this.#rare?.level;
-  }
-
-  set level(value: Level | undefined) {
-    this.#setRare("level", value);
-  }
-
-  #flag(bit: number, value: boolean): void {
-    this.#flags = value ? this.#flags | bit : this.#flags & ~bit;
-  }
-
-  #setRare<K extends keyof Rare>(key: K, value: Rare[K]): void {
-    let rare = this.#rare;
-    if (rare === undefined) {
-      if (value === undefined) return;
-      rare = this.#rare = {
-        cancelReason: undefined,
-        deadline: undefined,
-        userSignal: undefined,
-        onAbort: undefined,
-        resume: undefined,
-        level: undefined,
-      };
-    }
-    rare[key] = value;
   }
 
   eventId(): string {
@@ -642,12 +468,16 @@ class Emission implements EventHost, PoolJob, InFlight {
   }
 
   #endWait(): void {
-    this.token++;
     this.pending = undefined;
     this.pendingPromise = undefined;
-    if (this.timer !== undefined) {
-      this.timer();
-      this.timer = undefined;
+    // Without a rare part, no wait had a token or a timer.
+    const rare = this.rare;
+    if (rare === undefined) return;
+    rare.token++;
+    const timer = rare.timer;
+    if (timer !== undefined) {
+      rare.timer = undefined;
+      timer();
     }
   }
 

@@ -12,7 +12,7 @@ import { received } from "./_pool_checks.ts";
  * @internal
  */
 export interface QueuedJob {
-  readonly list: unknown;
+  readonly job: unknown;
 }
 
 /**

@@ -7,36 +7,50 @@
 
 import type { PoolJob } from "./_pool_jobs.ts";
 
-/** A task that waits for a slot: a node of a {@linkcode TaskList}. */
+/**
+ * A queued task or job: a node of a {@linkcode TaskList}. A job's entry holds only the job and
+ * its links (see {@linkcode TaskEntry}): queued emissions are many, so every field counts.
+ */
 export class Entry {
-  task: (() => unknown) | undefined;
-  resolve: ((value: unknown) => void) | undefined;
-  reject: ((reason: unknown) => void) | undefined;
-  /** Set instead of the three above for a job. */
-  job: PoolJob | undefined = undefined;
+  /** The job; `undefined` for a {@linkcode TaskEntry}. */
+  readonly job: PoolJob | undefined;
   /** The watch of its signal, while it is queued with one. */
   watch: SignalWatch | undefined = undefined;
   /** Its neighbours among the queued entries with the same signal. */
   sameSignalPrev: Entry | undefined = undefined;
   sameSignalNext: Entry | undefined = undefined;
-  list: TaskList | undefined = undefined;
   prev: Entry | undefined = undefined;
   next: Entry | undefined = undefined;
 
+  constructor(job: PoolJob | undefined) {
+    this.job = job;
+  }
+
+  /** Tells the job (or, for a task, its promise) that it will never start. */
+  refuse(reason: unknown): void {
+    this.job!.refuse(reason);
+  }
+}
+
+/** A task that waits for a slot, with the functions that settle its promise. */
+export class TaskEntry extends Entry {
+  readonly task: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
+
   constructor(
-    task: (() => unknown) | undefined,
-    resolve: ((value: unknown) => void) | undefined,
-    reject: ((reason: unknown) => void) | undefined,
+    task: () => unknown,
+    resolve: (value: unknown) => void,
+    reject: (reason: unknown) => void,
   ) {
+    super(undefined);
     this.task = task;
     this.resolve = resolve;
     this.reject = reject;
   }
 
-  /** Tells the task (by rejecting its promise) or the job that it will never start. */
-  refuse(reason: unknown): void {
-    if (this.job !== undefined) this.job.refuse(reason);
-    else this.reject!(reason);
+  override refuse(reason: unknown): void {
+    this.reject(reason);
   }
 }
 
@@ -80,16 +94,20 @@ export class TaskList {
    */
   pushTask(task: () => unknown, signal: AbortSignal | undefined): Promise<unknown> {
     const promise = new Promise(capture);
-    this.#push(new Entry(task, capturedResolve, capturedReject), signal);
+    this.#push(new TaskEntry(task, capturedResolve, capturedReject), signal);
     return promise;
   }
 
   /** Queues a job and returns its entry. */
   pushJob(job: PoolJob, signal: AbortSignal | undefined): Entry {
-    const entry = new Entry(undefined, undefined, undefined);
-    entry.job = job;
+    const entry = new Entry(job);
     this.#push(entry, signal);
     return entry;
+  }
+
+  /** Whether the entry is in this list (an entry is only ever in its own pool's list). */
+  has(entry: Entry): boolean {
+    return entry.prev !== undefined || this.head === entry;
   }
 
   /** Takes out the oldest entry, if any. */
@@ -106,7 +124,7 @@ export class TaskList {
     else prev.next = next;
     if (next === undefined) this.tail = prev;
     else next.prev = prev;
-    entry.list = entry.prev = entry.next = undefined;
+    entry.prev = entry.next = undefined;
     this.size--;
     const watch = entry.watch;
     if (watch === undefined) return;
@@ -153,7 +171,6 @@ export class TaskList {
 
   #push(entry: Entry, signal: AbortSignal | undefined): void {
     if (signal !== undefined) this.#watch(entry, signal);
-    entry.list = this;
     entry.prev = this.tail;
     if (this.tail === undefined) this.head = entry;
     else this.tail.next = entry;
