@@ -38,8 +38,7 @@ export function emitAsync(
   concurrent: boolean,
 ): Promise<readonly Error[]> {
   const registry = dispatcher.registry;
-  let list = registry.cache.get(topic);
-  if (list === undefined) list = registry.lookup(topic, "emit");
+  const list = topic === registry.lastTopic ? registry.lastList : registry.lookup(topic, "emit");
   dispatcher.emitted++;
   if (signal?.aborted) {
     dispatcher.aborted++;
