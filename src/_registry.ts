@@ -7,8 +7,9 @@
 // on a Map of n keys, a set/delete pair costs O(n) every few calls. So the hot Maps here are
 // never churned: the cache rotates two generations instead of evicting, an invalidated topic
 // is overwritten with `undefined`, and emptied exact entries stay until a sweep rebuilds the
-// map (emptied wildcard entries leave the trie but stay in their own map). It never calls a listener, never
-// reports a failure and knows nothing of emissions: dispatch reads the lists it returns.
+// map (emptied wildcard entries stay in the trie too: matching finds their empty lists, and
+// subscribing again costs no trie nodes). It never calls a listener, never reports a failure and
+// knows nothing of emissions: dispatch reads the lists it returns.
 
 import type { SoireeEvent } from "./event.ts";
 import type { Subscription } from "./listener.ts";
@@ -30,6 +31,13 @@ const SCAN_LIMIT = 256;
 /** Emptied exact entries are kept (reused when subscribed again) until they outnumber this and the live ones. */
 const SWEEP_AFTER = 64;
 const EMPTY: readonly Registration[] = Object.freeze([]);
+/**
+ * `lastTopic` when there is none: a private object, so that no argument of `emit()` (not even
+ * `undefined`) equals it and skips the topic check.
+ */
+const NO_TOPIC: object = Object.freeze({});
+/** The code of "." */
+const DOT = 46;
 
 /** `Registration.state` bits. 0 is the common case: subscribed, plain, not once. */
 const REMOVED = 1;
@@ -176,16 +184,16 @@ export class Registry {
    * The topic of the last `lookup()` (or emit) and its list: a run of emits to one topic costs
    * a string compare, not a Map lookup. Cleared on every subscription change.
    */
-  lastTopic: string | undefined = undefined;
+  lastTopic: string | typeof NO_TOPIC = NO_TOPIC;
   lastList: readonly Registration[] = EMPTY;
   /** Listeners subscribed now. */
   count = 0;
   #exact = new Map<string, PatternEntry>();
   /** Entries of `#exact` with no listener left, kept for reuse until a sweep. */
   #emptyExact = 0;
-  /** Wildcard entries by pattern: the trie's, and emptied ones (out of the trie) for reuse. */
+  /** Wildcard entries by pattern, the same as the trie's (emptied ones included). */
   #wild = new Map<string, PatternEntry>();
-  /** Entries of `#wild` with no listener left (not in the trie), kept until a sweep. */
+  /** Entries of `#wild` (and of the trie) with no listener left, kept until a sweep. */
   #emptyWild = 0;
   #trie = new PatternTrie<PatternEntry>();
   /** The entries one `lookup()` matched: reused, and emptied after each. */
@@ -240,10 +248,7 @@ export class Registry {
     } else if (entry.list.size === 0) {
       // An emptied entry, kept: in use again.
       if (entry.segments === undefined) this.#emptyExact--;
-      else {
-        this.#emptyWild--;
-        this.#trie.set(entry.segments, entry);
-      }
+      else this.#emptyWild--;
     }
     const registration = new Registration(id, entry, fn, this.#seq++, options);
     const { signal } = options;
@@ -348,7 +353,7 @@ export class Registry {
     let exact = this.#exact.get(topic);
     if (exact !== undefined && exact.list.size === 0) exact = undefined;
     let list: readonly Registration[];
-    if (this.#trie.size === 0) list = exact === undefined ? EMPTY : sortedList(exact);
+    if (this.#wild.size === this.#emptyWild) list = exact === undefined ? EMPTY : sortedList(exact);
     else {
       const entries = this.#matched;
       this.#trie.match(splitTopic(topic), entries);
@@ -427,8 +432,8 @@ export class Registry {
   /** Sizes of the private structures, for leak tests. */
   sizes(): RegistrySizes {
     return {
-      trieNodes: this.#trie.nodeCount,
-      wildcardPatterns: this.#trie.size,
+      trieNodes: this.#trie.liveNodeCount(hasListeners),
+      wildcardPatterns: this.#wild.size - this.#emptyWild,
       exactPatterns: this.#exact.size - this.#emptyExact,
       cacheSize: this.#cacheSize(),
       listeners: this.count,
@@ -471,7 +476,7 @@ export class Registry {
   }
 
   #clearCache(): void {
-    this.lastTopic = undefined;
+    this.lastTopic = NO_TOPIC;
     if (this.cache.size > 0) this.cache = new Map();
     if (this.#oldCache.size > 0) this.#oldCache = new Map();
   }
@@ -482,23 +487,13 @@ export class Registry {
    * topic when the cache holds more than SCAN_LIMIT.
    */
   #invalidate(entry: PatternEntry): void {
-    this.lastTopic = undefined;
+    this.lastTopic = NO_TOPIC;
     if (this.count === 0) return this.#clearCache();
     const { segments } = entry;
     if (segments !== undefined) {
       if (this.cache.size + this.#oldCache.size > SCAN_LIMIT) return this.#clearCache();
-      // A pattern that starts with a literal segment matches only topics that start with it:
-      // most cached topics are ruled out without splitting them.
-      const first = segments[0];
-      const prefix = first === "*" || first === "**" ? "" : `${first}.`;
-      for (const generation of [this.cache, this.#oldCache]) {
-        for (const [topic, list] of generation) {
-          if (
-            list !== undefined && topic.startsWith(prefix) &&
-            matchSegments(segments, splitTopic(topic))
-          ) generation.set(topic, undefined);
-        }
-      }
+      dropMatching(this.cache, segments);
+      dropMatching(this.#oldCache, segments);
       return;
     }
     const topic = entry.pattern;
@@ -507,23 +502,24 @@ export class Registry {
   }
 
   /**
-   * Once an entry has no listener left: a wildcard one leaves the trie at once (matching never
-   * meets it). Both kinds stay in their map for reuse when subscribed again; once emptied ones
-   * outnumber the live ones (and SWEEP_AFTER), the map is rebuilt without them, and when no
-   * listener is left at all both maps are dropped whole.
+   * Once an entry has no listener left it stays where it is (its map, and the trie for a
+   * wildcard one, where matching finds its empty list) for reuse when subscribed again: a
+   * subscription that churns costs no trie nodes. Once emptied ones outnumber the live ones (and
+   * SWEEP_AFTER), they are dropped (a map is rebuilt without them, the trie prunes them), and
+   * when no listener is left at all the maps and the trie are dropped whole.
    */
   #dropEntryIfEmpty(entry: PatternEntry): void {
     if (entry.list.size > 0) return;
-    const { segments } = entry;
-    if (segments !== undefined) {
-      this.#trie.delete(segments);
-      this.#emptyWild++;
-    } else this.#emptyExact++;
+    if (entry.segments !== undefined) this.#emptyWild++;
+    else this.#emptyExact++;
     if (this.count === 0) {
       this.#exact = new Map();
       this.#emptyExact = 0;
-      this.#wild = new Map();
-      this.#emptyWild = 0;
+      if (this.#wild.size > 0) {
+        this.#wild = new Map();
+        this.#emptyWild = 0;
+        this.#trie = new PatternTrie<PatternEntry>();
+      }
       return;
     }
     if (this.#emptyExact > SWEEP_AFTER && this.#emptyExact > this.#exact.size - this.#emptyExact) {
@@ -531,10 +527,37 @@ export class Registry {
       this.#emptyExact = 0;
     }
     if (this.#emptyWild > SWEEP_AFTER && this.#emptyWild > this.#wild.size - this.#emptyWild) {
+      for (const emptied of this.#wild.values()) {
+        if (emptied.list.size === 0) this.#trie.delete(emptied.segments!);
+      }
       this.#wild = liveEntries(this.#wild);
       this.#emptyWild = 0;
     }
   }
+}
+
+/**
+ * Overwrites the cached lists of the topics a wildcard pattern matches. A pattern that starts
+ * with a literal segment matches only topics that start with it and a dot: most cached topics
+ * are ruled out without splitting them (or allocating anything).
+ */
+function dropMatching(
+  generation: Map<string, readonly Registration[] | undefined>,
+  segments: readonly string[],
+): void {
+  if (generation.size === 0) return;
+  const first = segments[0];
+  const literal = first !== "*" && first !== "**";
+  const length = first.length;
+  for (const [topic, list] of generation) {
+    if (list === undefined) continue;
+    if (literal && (topic.charCodeAt(length) !== DOT || !topic.startsWith(first))) continue;
+    if (matchSegments(segments, splitTopic(topic))) generation.set(topic, undefined);
+  }
+}
+
+function hasListeners(entry: PatternEntry): boolean {
+  return entry.list.size > 0;
 }
 
 /** The entries of a map that still have listeners. */
