@@ -68,8 +68,17 @@ interface PatternEntry {
    * and dropped on every change: a topic reached through this entry alone reuses it.
    */
   sorted: readonly Registration[] | undefined;
-  warned: boolean;
+  /**
+   * WARNED: the leak warning was given. CACHED (exact entries): its topic may have a cached list
+   * (set when one is cached, and when the entry is made), so a change must look for it; lets a
+   * churning subscription skip both Maps. One field for both: every pattern has an entry.
+   */
+  bits: number;
 }
+
+/** `PatternEntry.bits`. */
+const WARNED = 1;
+const CACHED = 2;
 
 /** What `Registry.add()` needs besides the pattern and the listener, already checked. */
 export interface RegistrationOptions {
@@ -238,7 +247,7 @@ export class Registry {
         segments,
         list: new ListenerList(),
         sorted: undefined,
-        warned: false,
+        bits: CACHED,
       };
       if (segments === undefined) this.#exact.set(pattern, entry);
       else {
@@ -284,8 +293,8 @@ export class Registry {
       };
     }
     const max = this.#maxListeners;
-    if (max > 0 && !entry.warned && entry.list.size > max) {
-      entry.warned = true;
+    if (max > 0 && (entry.bits & WARNED) === 0 && entry.list.size > max) {
+      entry.bits |= WARNED;
       console.warn(
         `Soiree: ${entry.list.size} listeners are subscribed to ${
           describeValue(pattern)
@@ -351,7 +360,10 @@ export class Registry {
     }
     assertTopic(topic, action);
     let exact = this.#exact.get(topic);
-    if (exact !== undefined && exact.list.size === 0) exact = undefined;
+    if (exact !== undefined) {
+      exact.bits |= CACHED;
+      if (exact.list.size === 0) exact = undefined;
+    }
     let list: readonly Registration[];
     if (this.#wild.size === this.#emptyWild) list = exact === undefined ? EMPTY : sortedList(exact);
     else {
@@ -487,16 +499,22 @@ export class Registry {
    * topic when the cache holds more than SCAN_LIMIT.
    */
   #invalidate(entry: PatternEntry): void {
-    this.lastTopic = NO_TOPIC;
     if (this.count === 0) return this.#clearCache();
     const { segments } = entry;
+    const last = this.lastTopic;
     if (segments !== undefined) {
+      // The memo may hold a topic the cache has dropped since: it is checked on its own.
+      if (last !== NO_TOPIC && matchesTopic(segments, last as string)) this.lastTopic = NO_TOPIC;
       if (this.cache.size + this.#oldCache.size > SCAN_LIMIT) return this.#clearCache();
       dropMatching(this.cache, segments);
       dropMatching(this.#oldCache, segments);
       return;
     }
     const topic = entry.pattern;
+    if (last === topic) this.lastTopic = NO_TOPIC;
+    // Nothing was cached for the topic since the last change: no Map to look in.
+    if ((entry.bits & CACHED) === 0) return;
+    entry.bits &= ~CACHED;
     if (this.cache.get(topic) !== undefined) this.cache.set(topic, undefined);
     if (this.#oldCache.get(topic) !== undefined) this.#oldCache.set(topic, undefined);
   }
@@ -546,14 +564,21 @@ function dropMatching(
   segments: readonly string[],
 ): void {
   if (generation.size === 0) return;
-  const first = segments[0];
-  const literal = first !== "*" && first !== "**";
-  const length = first.length;
   for (const [topic, list] of generation) {
-    if (list === undefined) continue;
-    if (literal && (topic.charCodeAt(length) !== DOT || !topic.startsWith(first))) continue;
-    if (matchSegments(segments, splitTopic(topic))) generation.set(topic, undefined);
+    if (list !== undefined && matchesTopic(segments, topic)) generation.set(topic, undefined);
   }
+}
+
+/**
+ * Whether a wildcard pattern matches a topic. One that starts with a literal segment matches
+ * only topics that start with it and a dot: most topics are ruled out without splitting them.
+ */
+function matchesTopic(segments: readonly string[], topic: string): boolean {
+  const first = segments[0];
+  if (first !== "*" && first !== "**") {
+    if (topic.charCodeAt(first.length) !== DOT || !topic.startsWith(first)) return false;
+  }
+  return matchSegments(segments, splitTopic(topic));
 }
 
 function hasListeners(entry: PatternEntry): boolean {
