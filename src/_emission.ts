@@ -8,14 +8,7 @@ import { type Dispatcher, NO_ERRORS } from "./_dispatch.ts";
 import { eventInternals, type SoireeEvent } from "./event.ts";
 import type { EventHost } from "./_event_host.ts";
 import type { InFlight } from "./_lifecycle.ts";
-import {
-  jobDone,
-  type PoolJob,
-  type QueuedJob,
-  submitJob,
-  suspendSlot,
-  withdrawJob,
-} from "./_pool_jobs.ts";
+import { jobDone, submitJob, suspendSlot, withdrawJob } from "./_pool_jobs.ts";
 import { describeListener, ONCE, type Registration, SKIP, SPECIAL } from "./_registry.ts";
 import { startTimer, timeoutError } from "./_timer.ts";
 import { EmissionState, type Level, type LevelCall } from "./_emission_state.ts";
@@ -65,7 +58,7 @@ export function emitAsync(
   const pool = dispatcher.pool;
   if (pool === undefined) queueMicrotask(() => emission.run());
   // Cancelled while queued (signal, timeout, close): cancel() gives its place back.
-  else emission.ticket = submitJob(pool, emission);
+  else submitJob(pool, emission);
   const spans = dispatcher.emitSpans;
   return spans === undefined ? promise : spans.wrap(topic, promise);
 }
@@ -78,7 +71,7 @@ function captureResolve(resolve: (errors: readonly Error[]) => void): void {
 }
 
 /** The state of one `emit()`: its event, where it is in the dispatch list, its result. */
-class Emission extends EmissionState implements EventHost, PoolJob, InFlight {
+class Emission extends EmissionState implements EventHost, InFlight {
   readonly dispatcher: Dispatcher;
   readonly list: readonly Registration[];
   index = 0;
@@ -89,8 +82,6 @@ class Emission extends EmissionState implements EventHost, PoolJob, InFlight {
   /** Settles the wait for the pending listener; made once per emission, on its first wait. */
   onValue: ((value: unknown) => void) | undefined = undefined;
   onError: ((error: unknown) => void) | undefined = undefined;
-  /** Its place in the emitter pool's queue, to give back if it is cancelled there. */
-  ticket: QueuedJob | undefined = undefined;
   prev: InFlight | undefined = undefined;
   next: InFlight | undefined = undefined;
   #topic: string;
@@ -130,7 +121,6 @@ class Emission extends EmissionState implements EventHost, PoolJob, InFlight {
   /** The emitter pool gave this emission a slot. */
   start(): void {
     this.onPool = true;
-    this.ticket = undefined;
     if (this.done) return this.#releaseSlot();
     this.busy = true;
     // Never call a listener before emit() returns, even if the pool starts it at once.
@@ -199,6 +189,8 @@ class Emission extends EmissionState implements EventHost, PoolJob, InFlight {
   cancel(reason: unknown): void {
     if (this.done || this.cancelled) return;
     const { dispatcher } = this;
+    // On a pool, neither finished nor refused nor started: it waits in the pool's queue.
+    const queued = dispatcher.pool !== undefined && !this.onPool;
     this.cancelled = true;
     this.cancelReason = reason;
     dispatcher.aborted++;
@@ -225,7 +217,7 @@ class Emission extends EmissionState implements EventHost, PoolJob, InFlight {
     if (!this.busy || this.resuming) this.#finish();
     // Abort handlers run user code: the emission's state is settled first.
     for (const ctl of aborts) ctl?.abort(reason);
-    if (this.ticket !== undefined) withdrawJob(dispatcher.pool!, this.ticket, reason);
+    if (queued) withdrawJob(dispatcher.pool!, this, reason);
   }
 
   /**

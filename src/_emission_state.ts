@@ -6,6 +6,7 @@
 import type { SoireeEvent } from "./event.ts";
 import type { Registration } from "./_registry.ts";
 import type { CancelTimer } from "./_timer.ts";
+import { Job } from "./_task_queue.ts";
 
 /** A listener call of a priority level started together (concurrent dispatch). */
 export interface LevelCall {
@@ -56,7 +57,7 @@ interface Rare {
 }
 
 /** An emission's flags and rare part, behind accessors; `Emission` extends it. */
-export class EmissionState {
+export abstract class EmissionState extends Job {
   #flags = 0;
   /** Made by the first setter given a value other than `undefined` or 0. */
   rare: Rare | undefined = undefined;

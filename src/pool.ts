@@ -24,7 +24,7 @@ import {
 } from "./_pool_checks.ts";
 import { connectPool, type PoolJob, type QueuedJob } from "./_pool_jobs.ts";
 import { mapOnPool } from "./_pool_map.ts";
-import { type Entry, TaskEntry, TaskList } from "./_task_queue.ts";
+import { type Entry, type Job, TaskEntry, TaskList } from "./_task_queue.ts";
 import { Waiters } from "./_pool_waiters.ts";
 
 /**
@@ -638,7 +638,7 @@ export class Pool implements AsyncDisposable {
       if (entry instanceof TaskEntry) entry.resolve(this.#run(entry.task));
       else {
         this.#running++;
-        entry.job!.start();
+        (entry as Job).start();
       }
     }
     if (this.#idle.size > 0 || this.#empty.size > 0) this.#notify();
