@@ -69,9 +69,10 @@ interface PatternEntry {
    */
   sorted: readonly Registration[] | undefined;
   /**
-   * WARNED: the leak warning was given. CACHED (exact entries): its topic may have a cached list
-   * (set when one is cached, and when the entry is made), so a change must look for it; lets a
-   * churning subscription skip both Maps. One field for both: every pattern has an entry.
+   * WARNED: the leak warning was given. CACHED: a cached topic may reach this entry (set when
+   * the entry is made, and when a lookup finds it: its topic for an exact entry, a topic it
+   * matches for a wildcard one, emptied ones included), so a change must look for them; lets a
+   * churning subscription skip the cache. One field for both: every pattern has an entry.
    */
   bits: number;
 }
@@ -365,11 +366,13 @@ export class Registry {
       if (exact.list.size === 0) exact = undefined;
     }
     let list: readonly Registration[];
-    if (this.#wild.size === this.#emptyWild) list = exact === undefined ? EMPTY : sortedList(exact);
+    // Emptied wildcard entries are matched too, so that they learn a cached topic reaches them.
+    if (this.#wild.size === 0) list = exact === undefined ? EMPTY : sortedList(exact);
     else {
       const entries = this.#matched;
       this.#trie.match(splitTopic(topic), entries);
       const count = entries.length;
+      for (let i = 0; i < count; i++) entries[i].bits |= CACHED;
       if (count === 0) list = exact === undefined ? EMPTY : sortedList(exact);
       else if (count === 1 && exact === undefined) list = sortedList(entries[0]);
       else {
@@ -500,6 +503,9 @@ export class Registry {
    */
   #invalidate(entry: PatternEntry): void {
     if (this.count === 0) return this.#clearCache();
+    // No cached topic reaches the entry (nor the memo's, which was cached): nothing to drop.
+    if ((entry.bits & CACHED) === 0) return;
+    entry.bits &= ~CACHED;
     const { segments } = entry;
     const last = this.lastTopic;
     if (segments !== undefined) {
@@ -512,9 +518,6 @@ export class Registry {
     }
     const topic = entry.pattern;
     if (last === topic) this.lastTopic = NO_TOPIC;
-    // Nothing was cached for the topic since the last change: no Map to look in.
-    if ((entry.bits & CACHED) === 0) return;
-    entry.bits &= ~CACHED;
     if (this.cache.get(topic) !== undefined) this.cache.set(topic, undefined);
     if (this.#oldCache.get(topic) !== undefined) this.#oldCache.set(topic, undefined);
   }
