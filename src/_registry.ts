@@ -192,7 +192,7 @@ export class Registry {
   #oldCache: Map<string, readonly Registration[] | undefined> = new Map();
   /**
    * The topic of the last `lookup()` (or emit) and its list: a run of emits to one topic costs
-   * a string compare, not a Map lookup. Cleared on every subscription change.
+   * a string compare, not a Map lookup. Cleared by every change that can reach its topic.
    */
   lastTopic: string | typeof NO_TOPIC = NO_TOPIC;
   lastList: readonly Registration[] = EMPTY;
