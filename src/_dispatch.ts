@@ -89,8 +89,8 @@ export class Dispatcher implements EventHost {
    */
   emitSync(topic: string, payload: unknown): readonly Error[] {
     const registry = this.registry;
-    let list = registry.cache.get(topic);
-    if (list === undefined) list = registry.lookup(topic, "emit");
+    // A run of emits to one topic skips the Map; a miss goes through the cache.
+    const list = topic === registry.lastTopic ? registry.lastList : registry.lookup(topic, "emit");
     this.emitted++;
     const length = list.length;
     if (length === 0) return NO_ERRORS;

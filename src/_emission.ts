@@ -8,16 +8,10 @@ import { type Dispatcher, NO_ERRORS } from "./_dispatch.ts";
 import { eventInternals, type SoireeEvent } from "./event.ts";
 import type { EventHost } from "./_event_host.ts";
 import type { InFlight } from "./_lifecycle.ts";
-import {
-  jobDone,
-  type PoolJob,
-  type QueuedJob,
-  submitJob,
-  suspendSlot,
-  withdrawJob,
-} from "./_pool_jobs.ts";
+import { jobDone, submitJob, suspendSlot, withdrawJob } from "./_pool_jobs.ts";
 import { describeListener, ONCE, type Registration, SKIP, SPECIAL } from "./_registry.ts";
-import { type CancelTimer, startTimer, timeoutError } from "./_timer.ts";
+import { startTimer, timeoutError } from "./_timer.ts";
+import { EmissionState, type Level, type LevelCall } from "./_emission_state.ts";
 import { describeValue } from "./_topic.ts";
 
 /**
@@ -37,8 +31,7 @@ export function emitAsync(
   concurrent: boolean,
 ): Promise<readonly Error[]> {
   const registry = dispatcher.registry;
-  let list = registry.cache.get(topic);
-  if (list === undefined) list = registry.lookup(topic, "emit");
+  const list = topic === registry.lastTopic ? registry.lastList : registry.lookup(topic, "emit");
   dispatcher.emitted++;
   if (signal?.aborted) {
     dispatcher.aborted++;
@@ -65,7 +58,7 @@ export function emitAsync(
   const pool = dispatcher.pool;
   if (pool === undefined) queueMicrotask(() => emission.run());
   // Cancelled while queued (signal, timeout, close): cancel() gives its place back.
-  else emission.ticket = submitJob(pool, emission);
+  else submitJob(pool, emission);
   const spans = dispatcher.emitSpans;
   return spans === undefined ? promise : spans.wrap(topic, promise);
 }
@@ -77,75 +70,23 @@ function captureResolve(resolve: (errors: readonly Error[]) => void): void {
   capturedResolve = resolve;
 }
 
-/** A listener call of a priority level started together (concurrent dispatch). */
-interface LevelCall {
-  readonly registration: Registration;
-  /** Its own fork of the emission's event. */
-  readonly event: SoireeEvent;
-  promise: Promise<unknown> | undefined;
-  /** Settled, or no longer waited for. */
-  done: boolean;
-  /** Given up on (its timeout): its event's changes are not kept. */
-  givenUp: boolean;
-  timer: CancelTimer | undefined;
-}
-
-/** The priority level an emission in concurrent dispatch is waiting for. */
-interface Level {
-  readonly calls: LevelCall[];
-  /** The event the calls were forked from: it carries their changes to the next level. */
-  readonly base: SoireeEvent;
-  /** Calls not settled yet. */
-  waiting: number;
-  /** Of those, calls not on a class pool (they run on the emitter-pool slot). */
-  plain: number;
-}
-
-/** Emission flags, packed in one number. */
-const DONE = 1;
-const CANCELLED = 2;
-const ON_POOL = 4;
-const RESUMING = 8;
-const BUSY = 16;
-const CONCURRENT = 32;
-
-/** What few emissions need: kept apart so that a queued emission stays small. */
-interface Rare {
-  cancelReason: unknown;
-  deadline: CancelTimer | undefined;
-  userSignal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  resume: (() => Promise<void>) | undefined;
-  level: Level | undefined;
-}
-
 /** The state of one `emit()`: its event, where it is in the dispatch list, its result. */
-class Emission implements EventHost, PoolJob, InFlight {
+class Emission extends EmissionState implements EventHost, InFlight {
   readonly dispatcher: Dispatcher;
   readonly list: readonly Registration[];
   index = 0;
-  errors: Error[] | undefined = undefined;
   /** The listener whose promise the emission is waiting for, and that promise. */
   pending: Registration | undefined = undefined;
   pendingPromise: Promise<unknown> | undefined = undefined;
-  /** Listeners given up on (timeout, cancel) that still run on this emission's pool slot. */
-  abandoned = 0;
-  /** Bumped whenever a wait ends, so a late settlement of an old wait is ignored. */
-  token = 0;
-  timer: CancelTimer | undefined = undefined;
   resolve: ((errors: readonly Error[]) => void) | undefined = undefined;
   /** Settles the wait for the pending listener; made once per emission, on its first wait. */
   onValue: ((value: unknown) => void) | undefined = undefined;
   onError: ((error: unknown) => void) | undefined = undefined;
-  /** Its place in the emitter pool's queue, to give back if it is cancelled there. */
-  ticket: QueuedJob | undefined = undefined;
   prev: InFlight | undefined = undefined;
   next: InFlight | undefined = undefined;
   #topic: string;
   #payload: unknown;
   #event: SoireeEvent | undefined = undefined;
-  #flags = 0;
-  #rare: Rare | undefined = undefined;
 
   constructor(
     dispatcher: Dispatcher,
@@ -153,6 +94,7 @@ class Emission implements EventHost, PoolJob, InFlight {
     payload: unknown,
     list: readonly Registration[],
   ) {
+    super();
     this.dispatcher = dispatcher;
     this.list = list;
     this.#topic = topic;
@@ -172,132 +114,6 @@ class Emission implements EventHost, PoolJob, InFlight {
     this.#event = event;
   }
 
-  /** Finished: its promise is resolved. */
-  get done(): boolean {
-    return (this.#flags & DONE) !== 0;
-  }
-
-  set done(value: boolean) {
-    this.#flag(DONE, value);
-  }
-
-  /** Cancelled (signal, timeout, close giving up). */
-  get cancelled(): boolean {
-    return (this.#flags & CANCELLED) !== 0;
-  }
-
-  set cancelled(value: boolean) {
-    this.#flag(CANCELLED, value);
-  }
-
-  /** Holds a slot of the emitter's pool. */
-  get onPool(): boolean {
-    return (this.#flags & ON_POOL) !== 0;
-  }
-
-  set onPool(value: boolean) {
-    this.#flag(ON_POOL, value);
-  }
-
-  /** Waiting for `resume()` to give the emitter pool slot back. */
-  get resuming(): boolean {
-    return (this.#flags & RESUMING) !== 0;
-  }
-
-  set resuming(value: boolean) {
-    this.#flag(RESUMING, value);
-  }
-
-  /** Running listeners right now, or getting its pool slot back: it will finish itself. */
-  get busy(): boolean {
-    return (this.#flags & BUSY) !== 0;
-  }
-
-  set busy(value: boolean) {
-    this.#flag(BUSY, value);
-  }
-
-  /** Concurrent dispatch: the listeners of one priority level start together. */
-  get concurrent(): boolean {
-    return (this.#flags & CONCURRENT) !== 0;
-  }
-
-  set concurrent(value: boolean) {
-    this.#flag(CONCURRENT, value);
-  }
-
-  get cancelReason(): unknown {
-    return this.#rare?.cancelReason;
-  }
-
-  set cancelReason(value: unknown) {
-    this.#setRare("cancelReason", value);
-  }
-
-  /** Cancels the emission's own `timeout`. */
-  get deadline(): CancelTimer | undefined {
-    return this.#rare?.deadline;
-  }
-
-  set deadline(value: CancelTimer | undefined) {
-    this.#setRare("deadline", value);
-  }
-
-  /** The emission's `signal`, and its abort listener. */
-  get userSignal(): AbortSignal | undefined {
-    return this.#rare?.userSignal;
-  }
-
-  set userSignal(value: AbortSignal | undefined) {
-    this.#setRare("userSignal", value);
-  }
-
-  get onAbort(): (() => void) | undefined {
-    return this.#rare?.onAbort;
-  }
-
-  set onAbort(value: (() => void) | undefined) {
-    this.#setRare("onAbort", value);
-  }
-
-  /** Set while the emitter pool slot is lent out during a pooled listener. */
-  get resume(): (() => Promise<void>) | undefined {
-    return this.#rare?.resume;
-  }
-
-  set resume(value: (() => Promise<void>) | undefined) {
-    this.#setRare("resume", value);
-  }
-
-  /** Concurrent dispatch: the level being waited for. */
-  get level(): Level | undefined {
-    return this.#rare?.level;
-  }
-
-  set level(value: Level | undefined) {
-    this.#setRare("level", value);
-  }
-
-  #flag(bit: number, value: boolean): void {
-    this.#flags = value ? this.#flags | bit : this.#flags & ~bit;
-  }
-
-  #setRare<K extends keyof Rare>(key: K, value: Rare[K]): void {
-    let rare = this.#rare;
-    if (rare === undefined) {
-      if (value === undefined) return;
-      rare = this.#rare = {
-        cancelReason: undefined,
-        deadline: undefined,
-        userSignal: undefined,
-        onAbort: undefined,
-        resume: undefined,
-        level: undefined,
-      };
-    }
-    rare[key] = value;
-  }
-
   eventId(): string {
     return this.dispatcher.eventId();
   }
@@ -305,7 +121,6 @@ class Emission implements EventHost, PoolJob, InFlight {
   /** The emitter pool gave this emission a slot. */
   start(): void {
     this.onPool = true;
-    this.ticket = undefined;
     if (this.done) return this.#releaseSlot();
     this.busy = true;
     // Never call a listener before emit() returns, even if the pool starts it at once.
@@ -374,6 +189,8 @@ class Emission implements EventHost, PoolJob, InFlight {
   cancel(reason: unknown): void {
     if (this.done || this.cancelled) return;
     const { dispatcher } = this;
+    // On a pool, neither finished nor refused nor started: it waits in the pool's queue.
+    const queued = dispatcher.pool !== undefined && !this.onPool;
     this.cancelled = true;
     this.cancelReason = reason;
     dispatcher.aborted++;
@@ -400,7 +217,7 @@ class Emission implements EventHost, PoolJob, InFlight {
     if (!this.busy || this.resuming) this.#finish();
     // Abort handlers run user code: the emission's state is settled first.
     for (const ctl of aborts) ctl?.abort(reason);
-    if (this.ticket !== undefined) withdrawJob(dispatcher.pool!, this.ticket, reason);
+    if (queued) withdrawJob(dispatcher.pool!, this, reason);
   }
 
   /**
@@ -642,12 +459,16 @@ class Emission implements EventHost, PoolJob, InFlight {
   }
 
   #endWait(): void {
-    this.token++;
     this.pending = undefined;
     this.pendingPromise = undefined;
-    if (this.timer !== undefined) {
-      this.timer();
-      this.timer = undefined;
+    // Without a rare part, no wait had a token or a timer.
+    const rare = this.rare;
+    if (rare === undefined) return;
+    rare.token++;
+    const timer = rare.timer;
+    if (timer !== undefined) {
+      rare.timer = undefined;
+      timer();
     }
   }
 

@@ -12,11 +12,12 @@ import { received } from "./_pool_checks.ts";
  * @internal
  */
 export interface QueuedJob {
-  readonly list: unknown;
+  readonly queueNext: unknown;
 }
 
 /**
- * A task without a promise, for the emitter: the pool calls `start()` once it holds a slot
+ * A task without a promise, for the emitter (an emission is a `Job` from `_task_queue.ts`, its
+ * own queue entry; any other job gets one): the pool calls `start()` once it holds a slot
  * (the job must then call {@linkcode jobDone} exactly once), or `refuse()` with the reason it
  * never will (closed pool, full queue with `whenFull: "reject"`, signal, `close()` giving up).
  *

@@ -7,8 +7,9 @@
 // on a Map of n keys, a set/delete pair costs O(n) every few calls. So the hot Maps here are
 // never churned: the cache rotates two generations instead of evicting, an invalidated topic
 // is overwritten with `undefined`, and emptied exact entries stay until a sweep rebuilds the
-// map (emptied wildcard entries leave the trie but stay in their own map). It never calls a listener, never
-// reports a failure and knows nothing of emissions: dispatch reads the lists it returns.
+// map (emptied wildcard entries stay in the trie too: matching finds their empty lists, and
+// subscribing again costs no trie nodes). It never calls a listener, never reports a failure and
+// knows nothing of emissions: dispatch reads the lists it returns.
 
 import type { SoireeEvent } from "./event.ts";
 import type { Subscription } from "./listener.ts";
@@ -30,6 +31,13 @@ const SCAN_LIMIT = 256;
 /** Emptied exact entries are kept (reused when subscribed again) until they outnumber this and the live ones. */
 const SWEEP_AFTER = 64;
 const EMPTY: readonly Registration[] = Object.freeze([]);
+/**
+ * `lastTopic` when there is none: a private object, so that no argument of `emit()` (not even
+ * `undefined`) equals it and skips the topic check.
+ */
+const NO_TOPIC: object = Object.freeze({});
+/** The code of "." */
+const DOT = 46;
 
 /** `Registration.state` bits. 0 is the common case: subscribed, plain, not once. */
 const REMOVED = 1;
@@ -60,8 +68,18 @@ interface PatternEntry {
    * and dropped on every change: a topic reached through this entry alone reuses it.
    */
   sorted: readonly Registration[] | undefined;
-  warned: boolean;
+  /**
+   * WARNED: the leak warning was given. CACHED: a cached topic may reach this entry (set when
+   * the entry is made, and when a lookup finds it: its topic for an exact entry, a topic it
+   * matches for a wildcard one, emptied ones included), so a change must look for them; lets a
+   * churning subscription skip the cache. One field for both: every pattern has an entry.
+   */
+  bits: number;
 }
+
+/** `PatternEntry.bits`. */
+const WARNED = 1;
+const CACHED = 2;
 
 /** What `Registry.add()` needs besides the pattern and the listener, already checked. */
 export interface RegistrationOptions {
@@ -172,14 +190,20 @@ export class Registry {
    */
   cache: Map<string, readonly Registration[] | undefined> = new Map();
   #oldCache: Map<string, readonly Registration[] | undefined> = new Map();
+  /**
+   * The topic of the last `lookup()` (or emit) and its list: a run of emits to one topic costs
+   * a string compare, not a Map lookup. Cleared by every change that can reach its topic.
+   */
+  lastTopic: string | typeof NO_TOPIC = NO_TOPIC;
+  lastList: readonly Registration[] = EMPTY;
   /** Listeners subscribed now. */
   count = 0;
   #exact = new Map<string, PatternEntry>();
   /** Entries of `#exact` with no listener left, kept for reuse until a sweep. */
   #emptyExact = 0;
-  /** Wildcard entries by pattern: the trie's, and emptied ones (out of the trie) for reuse. */
+  /** Wildcard entries by pattern, the same as the trie's (emptied ones included). */
   #wild = new Map<string, PatternEntry>();
-  /** Entries of `#wild` with no listener left (not in the trie), kept until a sweep. */
+  /** Entries of `#wild` (and of the trie) with no listener left, kept until a sweep. */
   #emptyWild = 0;
   #trie = new PatternTrie<PatternEntry>();
   /** The entries one `lookup()` matched: reused, and emptied after each. */
@@ -224,7 +248,7 @@ export class Registry {
         segments,
         list: new ListenerList(),
         sorted: undefined,
-        warned: false,
+        bits: CACHED,
       };
       if (segments === undefined) this.#exact.set(pattern, entry);
       else {
@@ -234,10 +258,7 @@ export class Registry {
     } else if (entry.list.size === 0) {
       // An emptied entry, kept: in use again.
       if (entry.segments === undefined) this.#emptyExact--;
-      else {
-        this.#emptyWild--;
-        this.#trie.set(entry.segments, entry);
-      }
+      else this.#emptyWild--;
     }
     const registration = new Registration(id, entry, fn, this.#seq++, options);
     const { signal } = options;
@@ -273,8 +294,8 @@ export class Registry {
       };
     }
     const max = this.#maxListeners;
-    if (max > 0 && !entry.warned && entry.list.size > max) {
-      entry.warned = true;
+    if (max > 0 && (entry.bits & WARNED) === 0 && entry.list.size > max) {
+      entry.bits |= WARNED;
       console.warn(
         `Soiree: ${entry.list.size} listeners are subscribed to ${
           describeValue(pattern)
@@ -332,21 +353,26 @@ export class Registry {
    */
   lookup(topic: string, action: string): readonly Registration[] {
     const cached = this.cache.get(topic);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return this.#remember(topic, cached);
     const old = this.#oldCache.get(topic);
     if (old !== undefined) {
       this.#cacheSet(topic, old);
-      return old;
+      return this.#remember(topic, old);
     }
     assertTopic(topic, action);
     let exact = this.#exact.get(topic);
-    if (exact !== undefined && exact.list.size === 0) exact = undefined;
+    if (exact !== undefined) {
+      exact.bits |= CACHED;
+      if (exact.list.size === 0) exact = undefined;
+    }
     let list: readonly Registration[];
-    if (this.#trie.size === 0) list = exact === undefined ? EMPTY : sortedList(exact);
+    // Emptied wildcard entries are matched too, so that they learn a cached topic reaches them.
+    if (this.#wild.size === 0) list = exact === undefined ? EMPTY : sortedList(exact);
     else {
       const entries = this.#matched;
       this.#trie.match(splitTopic(topic), entries);
       const count = entries.length;
+      for (let i = 0; i < count; i++) entries[i].bits |= CACHED;
       if (count === 0) list = exact === undefined ? EMPTY : sortedList(exact);
       else if (count === 1 && exact === undefined) list = sortedList(entries[0]);
       else {
@@ -359,6 +385,12 @@ export class Registry {
       entries.length = 0;
     }
     this.#cacheSet(topic, list);
+    return this.#remember(topic, list);
+  }
+
+  #remember(topic: string, list: readonly Registration[]): readonly Registration[] {
+    this.lastTopic = topic;
+    this.lastList = list;
     return list;
   }
 
@@ -415,8 +447,8 @@ export class Registry {
   /** Sizes of the private structures, for leak tests. */
   sizes(): RegistrySizes {
     return {
-      trieNodes: this.#trie.nodeCount,
-      wildcardPatterns: this.#trie.size,
+      trieNodes: this.#trie.liveNodeCount(hasListeners),
+      wildcardPatterns: this.#wild.size - this.#emptyWild,
       exactPatterns: this.#exact.size - this.#emptyExact,
       cacheSize: this.#cacheSize(),
       listeners: this.count,
@@ -459,6 +491,7 @@ export class Registry {
   }
 
   #clearCache(): void {
+    this.lastTopic = NO_TOPIC;
     if (this.cache.size > 0) this.cache = new Map();
     if (this.#oldCache.size > 0) this.#oldCache = new Map();
   }
@@ -470,46 +503,44 @@ export class Registry {
    */
   #invalidate(entry: PatternEntry): void {
     if (this.count === 0) return this.#clearCache();
+    // No cached topic reaches the entry (nor the memo's, which was cached): nothing to drop.
+    if ((entry.bits & CACHED) === 0) return;
+    entry.bits &= ~CACHED;
     const { segments } = entry;
+    const last = this.lastTopic;
     if (segments !== undefined) {
+      // The memo may hold a topic the cache has dropped since: it is checked on its own.
+      if (last !== NO_TOPIC && matchesTopic(segments, last as string)) this.lastTopic = NO_TOPIC;
       if (this.cache.size + this.#oldCache.size > SCAN_LIMIT) return this.#clearCache();
-      // A pattern that starts with a literal segment matches only topics that start with it:
-      // most cached topics are ruled out without splitting them.
-      const first = segments[0];
-      const prefix = first === "*" || first === "**" ? "" : `${first}.`;
-      for (const generation of [this.cache, this.#oldCache]) {
-        for (const [topic, list] of generation) {
-          if (
-            list !== undefined && topic.startsWith(prefix) &&
-            matchSegments(segments, splitTopic(topic))
-          ) generation.set(topic, undefined);
-        }
-      }
+      dropMatching(this.cache, segments);
+      dropMatching(this.#oldCache, segments);
       return;
     }
     const topic = entry.pattern;
+    if (last === topic) this.lastTopic = NO_TOPIC;
     if (this.cache.get(topic) !== undefined) this.cache.set(topic, undefined);
     if (this.#oldCache.get(topic) !== undefined) this.#oldCache.set(topic, undefined);
   }
 
   /**
-   * Once an entry has no listener left: a wildcard one leaves the trie at once (matching never
-   * meets it). Both kinds stay in their map for reuse when subscribed again; once emptied ones
-   * outnumber the live ones (and SWEEP_AFTER), the map is rebuilt without them, and when no
-   * listener is left at all both maps are dropped whole.
+   * Once an entry has no listener left it stays where it is (its map, and the trie for a
+   * wildcard one, where matching finds its empty list) for reuse when subscribed again: a
+   * subscription that churns costs no trie nodes. Once emptied ones outnumber the live ones (and
+   * SWEEP_AFTER), they are dropped (a map is rebuilt without them, the trie prunes them), and
+   * when no listener is left at all the maps and the trie are dropped whole.
    */
   #dropEntryIfEmpty(entry: PatternEntry): void {
     if (entry.list.size > 0) return;
-    const { segments } = entry;
-    if (segments !== undefined) {
-      this.#trie.delete(segments);
-      this.#emptyWild++;
-    } else this.#emptyExact++;
+    if (entry.segments !== undefined) this.#emptyWild++;
+    else this.#emptyExact++;
     if (this.count === 0) {
       this.#exact = new Map();
       this.#emptyExact = 0;
-      this.#wild = new Map();
-      this.#emptyWild = 0;
+      if (this.#wild.size > 0) {
+        this.#wild = new Map();
+        this.#emptyWild = 0;
+        this.#trie = new PatternTrie<PatternEntry>();
+      }
       return;
     }
     if (this.#emptyExact > SWEEP_AFTER && this.#emptyExact > this.#exact.size - this.#emptyExact) {
@@ -517,10 +548,44 @@ export class Registry {
       this.#emptyExact = 0;
     }
     if (this.#emptyWild > SWEEP_AFTER && this.#emptyWild > this.#wild.size - this.#emptyWild) {
+      for (const emptied of this.#wild.values()) {
+        if (emptied.list.size === 0) this.#trie.delete(emptied.segments!);
+      }
       this.#wild = liveEntries(this.#wild);
       this.#emptyWild = 0;
     }
   }
+}
+
+/**
+ * Overwrites the cached lists of the topics a wildcard pattern matches. A pattern that starts
+ * with a literal segment matches only topics that start with it and a dot: most cached topics
+ * are ruled out without splitting them (or allocating anything).
+ */
+function dropMatching(
+  generation: Map<string, readonly Registration[] | undefined>,
+  segments: readonly string[],
+): void {
+  if (generation.size === 0) return;
+  for (const [topic, list] of generation) {
+    if (list !== undefined && matchesTopic(segments, topic)) generation.set(topic, undefined);
+  }
+}
+
+/**
+ * Whether a wildcard pattern matches a topic. One that starts with a literal segment matches
+ * only topics that start with it and a dot: most topics are ruled out without splitting them.
+ */
+function matchesTopic(segments: readonly string[], topic: string): boolean {
+  const first = segments[0];
+  if (first !== "*" && first !== "**") {
+    if (topic.charCodeAt(first.length) !== DOT || !topic.startsWith(first)) return false;
+  }
+  return matchSegments(segments, splitTopic(topic));
+}
+
+function hasListeners(entry: PatternEntry): boolean {
+  return entry.list.size > 0;
 }
 
 /** The entries of a map that still have listeners. */

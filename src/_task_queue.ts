@@ -7,36 +7,70 @@
 
 import type { PoolJob } from "./_pool_jobs.ts";
 
-/** A task that waits for a slot: a node of a {@linkcode TaskList}. */
-export class Entry {
-  task: (() => unknown) | undefined;
-  resolve: ((value: unknown) => void) | undefined;
-  reject: ((reason: unknown) => void) | undefined;
-  /** Set instead of the three above for a job. */
-  job: PoolJob | undefined = undefined;
+/**
+ * A node of a {@linkcode TaskList}: a queued task ({@linkcode TaskEntry}) or a job, which is
+ * its own entry (see {@linkcode Job}): queued emissions are many, so every field counts.
+ */
+export abstract class Entry {
   /** The watch of its signal, while it is queued with one. */
   watch: SignalWatch | undefined = undefined;
   /** Its neighbours among the queued entries with the same signal. */
   sameSignalPrev: Entry | undefined = undefined;
   sameSignalNext: Entry | undefined = undefined;
-  list: TaskList | undefined = undefined;
-  prev: Entry | undefined = undefined;
-  next: Entry | undefined = undefined;
+  /** Its neighbours in the queue. */
+  queuePrev: Entry | undefined = undefined;
+  queueNext: Entry | undefined = undefined;
+
+  /** Tells the task (by rejecting its promise) or the job that it will never start. */
+  abstract refuse(reason: unknown): void;
+}
+
+/**
+ * A task without a promise, which is its own queue entry (the emitter's emissions): the pool
+ * calls `start()` once it holds a slot, or `refuse()` with the reason it never will.
+ */
+export abstract class Job extends Entry {
+  /** Runs the job; it holds a slot until it tells the pool it is done. */
+  abstract start(): void;
+}
+
+/** The entry of a job that is not its own (not a {@linkcode Job}). */
+class JobEntry extends Job {
+  readonly #job: PoolJob;
+
+  constructor(job: PoolJob) {
+    super();
+    this.#job = job;
+  }
+
+  start(): void {
+    this.#job.start();
+  }
+
+  refuse(reason: unknown): void {
+    this.#job.refuse(reason);
+  }
+}
+
+/** A task that waits for a slot, with the functions that settle its promise. */
+export class TaskEntry extends Entry {
+  readonly task: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
 
   constructor(
-    task: (() => unknown) | undefined,
-    resolve: ((value: unknown) => void) | undefined,
-    reject: ((reason: unknown) => void) | undefined,
+    task: () => unknown,
+    resolve: (value: unknown) => void,
+    reject: (reason: unknown) => void,
   ) {
+    super();
     this.task = task;
     this.resolve = resolve;
     this.reject = reject;
   }
 
-  /** Tells the task (by rejecting its promise) or the job that it will never start. */
-  refuse(reason: unknown): void {
-    if (this.job !== undefined) this.job.refuse(reason);
-    else this.reject!(reason);
+  override refuse(reason: unknown): void {
+    this.reject(reason);
   }
 }
 
@@ -80,16 +114,20 @@ export class TaskList {
    */
   pushTask(task: () => unknown, signal: AbortSignal | undefined): Promise<unknown> {
     const promise = new Promise(capture);
-    this.#push(new Entry(task, capturedResolve, capturedReject), signal);
+    this.#push(new TaskEntry(task, capturedResolve, capturedReject), signal);
     return promise;
   }
 
-  /** Queues a job and returns its entry. */
+  /** Queues a job and returns its entry: the job itself if it is a {@linkcode Job}. */
   pushJob(job: PoolJob, signal: AbortSignal | undefined): Entry {
-    const entry = new Entry(undefined, undefined, undefined);
-    entry.job = job;
+    const entry = job instanceof Job ? job : new JobEntry(job);
     this.#push(entry, signal);
     return entry;
+  }
+
+  /** Whether the entry is in this list (an entry is only ever in its own pool's list). */
+  has(entry: Entry): boolean {
+    return entry.queuePrev !== undefined || this.head === entry;
   }
 
   /** Takes out the oldest entry, if any. */
@@ -101,12 +139,13 @@ export class TaskList {
 
   /** Takes an entry out of the list, wherever it is, and stops listening to its signal. */
   remove(entry: Entry): void {
-    const { prev, next } = entry;
+    const prev = entry.queuePrev;
+    const next = entry.queueNext;
     if (prev === undefined) this.head = next;
-    else prev.next = next;
+    else prev.queueNext = next;
     if (next === undefined) this.tail = prev;
-    else next.prev = prev;
-    entry.list = entry.prev = entry.next = undefined;
+    else next.queuePrev = prev;
+    entry.queuePrev = entry.queueNext = undefined;
     this.size--;
     const watch = entry.watch;
     if (watch === undefined) return;
@@ -153,10 +192,9 @@ export class TaskList {
 
   #push(entry: Entry, signal: AbortSignal | undefined): void {
     if (signal !== undefined) this.#watch(entry, signal);
-    entry.list = this;
-    entry.prev = this.tail;
+    entry.queuePrev = this.tail;
     if (this.tail === undefined) this.head = entry;
-    else this.tail.next = entry;
+    else this.tail.queueNext = entry;
     this.tail = entry;
     this.size++;
   }

@@ -81,6 +81,36 @@ export class PatternTrie<T> {
     return count;
   }
 
+  /**
+   * The number of nodes below the root on the way to a value `live` accepts: the nodes the live
+   * patterns need (for leak tests, when the owner keeps values it no longer uses).
+   */
+  liveNodeCount(live: (value: T) => boolean): number {
+    // Pre-order, iterative (a pattern may have thousands of segments); then children before
+    // parents, each live node marking its parent.
+    const order: Node<T>[] = [];
+    const stack: Node<T>[] = [this.#root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      order.push(node);
+      if (node.star !== undefined) stack.push(node.star);
+      if (node.double !== undefined) stack.push(node.double);
+      if (node.children !== undefined) {
+        for (const child of node.children.values()) stack.push(child);
+      }
+    }
+    const leadsToLive = new Set<Node<T>>();
+    let count = 0;
+    for (let i = order.length - 1; i > 0; i--) {
+      const node = order[i];
+      if (leadsToLive.has(node) || (node.value !== undefined && live(node.value))) {
+        count++;
+        leadsToLive.add(node.parent!);
+      }
+    }
+    return count;
+  }
+
   /** Every stored value. */
   *values(): IterableIterator<T> {
     const stack: Node<T>[] = [this.#root];

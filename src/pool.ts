@@ -24,7 +24,7 @@ import {
 } from "./_pool_checks.ts";
 import { connectPool, type PoolJob, type QueuedJob } from "./_pool_jobs.ts";
 import { mapOnPool } from "./_pool_map.ts";
-import { type Entry, TaskList } from "./_task_queue.ts";
+import { type Entry, type Job, TaskEntry, TaskList } from "./_task_queue.ts";
 import { Waiters } from "./_pool_waiters.ts";
 
 /**
@@ -635,11 +635,10 @@ export class Pool implements AsyncDisposable {
       }
       const entry = this.#queue.shift();
       if (entry === undefined) break;
-      if (entry.job !== undefined) {
+      if (entry instanceof TaskEntry) entry.resolve(this.#run(entry.task));
+      else {
         this.#running++;
-        entry.job.start();
-      } else {
-        entry.resolve!(this.#run(entry.task!));
+        (entry as Job).start();
       }
     }
     if (this.#idle.size > 0 || this.#empty.size > 0) this.#notify();
@@ -659,7 +658,7 @@ export class Pool implements AsyncDisposable {
 
   /** Takes a task out of the queue unstarted, counts it as dropped and rejects it. */
   #drop(entry: Entry, reason: unknown): void {
-    if (entry.list === undefined) return;
+    if (!this.#queue.has(entry)) return;
     this.#queue.remove(entry);
     this.#dropped++;
     entry.refuse(reason);

@@ -81,6 +81,24 @@ test("matchSegments() agrees with matchTopic() on random patterns and topics", (
   assert.equal(matchSegments([...long.slice(0, 39), "*"], long), true);
 });
 
+test("Registry: a pattern subscribed again after every pattern left reaches the topics cached meanwhile", () => {
+  // Emptied entries stay (in the trie too) for reuse: a topic cached while they are empty must
+  // still be dropped when they are subscribed again, for exact and wildcard patterns alike.
+  for (const [pattern, kind] of [["a.*", WILDCARD], ["**", WILDCARD], ["a.b", EXACT]] as const) {
+    const registry = new Registry(undefined, 0);
+    registry.add("other", EXACT, listener, OPTIONS);
+    const first = registry.add(pattern, kind, listener, OPTIONS);
+    assert.deepEqual(registry.lookup("a.b", "emit"), [first], pattern);
+    first.off();
+    assert.deepEqual(registry.lookup("a.b", "emit"), [], pattern);
+    assert.deepEqual(registry.lookup("a.b", "emit"), [], `${pattern}, served from the cache`);
+    const again = registry.add(pattern, kind, listener, OPTIONS);
+    assert.deepEqual(registry.lookup("a.b", "emit"), [again], pattern);
+    again.off();
+    assert.deepEqual(registry.lookup("a.b", "emit"), [], pattern);
+  }
+});
+
 test("Registry: a wildcard change drops only the cached topics it matches", () => {
   const registry = new Registry(undefined, 0);
   registry.add("a.b", EXACT, listener, OPTIONS);
