@@ -26,7 +26,7 @@ import { Consumer, type ConsumerHost } from "./_consumer.ts";
 import { checkRetry } from "./_retry.ts";
 import { Broadcaster, type LocalEmit } from "./_broadcast.ts";
 import type { ListenerMetrics } from "./_listener_metrics.ts";
-import { checkExtensions } from "./_features.ts";
+import { checkExtensions, checkKeyOption } from "./_features.ts";
 import type { Span, Tracer } from "../tracing.ts";
 import { jsonCodec } from "./codec.ts";
 import { checkSource, DEFAULT_SOURCE, encodePayload, Envelope } from "./_envelope.ts";
@@ -302,14 +302,7 @@ export class Durability {
     }
     const action = `publish ${describeValue(topic)}`;
     const transport = this.#requireHost(action).transport;
-    const key = options?.idempotencyKey;
-    if (key !== undefined && (typeof key !== "string" || key.length === 0 || key.length > 256)) {
-      throw new TypeError(
-        `Cannot ${action} as 'idempotencyKey' must be a string of 1 to 256 characters: received ${
-          describeValue(key)
-        }`,
-      );
-    }
+    const key = checkKeyOption(options?.idempotencyKey, "idempotencyKey", action);
     const dedupeWindow = checkDuration(options?.dedupeWindow, "dedupeWindow", action) ?? DAY;
     const extensions = checkExtensions(transport, options, action);
     const text = encodePayload(this.#envelope, payload, action);

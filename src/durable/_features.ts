@@ -29,15 +29,8 @@ export function checkExtensions(
   options: { tx?: unknown; key?: unknown } | undefined,
   action: string,
 ): Extensions {
-  const key = options?.key;
+  const key = checkKeyOption(options?.key, "key", action);
   const tx = options?.tx;
-  if (key !== undefined && (typeof key !== "string" || key.length === 0 || key.length > 256)) {
-    throw new TypeError(
-      `Cannot ${action} as 'key' must be a string of 1 to 256 characters: received ${
-        describeValue(key)
-      }`,
-    );
-  }
   if (tx !== undefined && (typeof tx !== "object" || tx === null)) {
     throw new TypeError(
       `Cannot ${action} as 'tx' must be a transaction of the transport's engine (an object): received ${
@@ -67,4 +60,18 @@ function demand(
       SUPPORTED_BY[feature]
     }`,
   );
+}
+
+/** Checks a key option (`key`, `idempotencyKey`): `undefined`, or a string of 1 to 256 characters. */
+export function checkKeyOption(value: unknown, option: string, action: string): string | undefined {
+  if (
+    value !== undefined && (typeof value !== "string" || value.length === 0 || value.length > 256)
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as '${option}' must be a string of 1 to 256 characters: received ${
+        describeValue(value)
+      }`,
+    );
+  }
+  return value as string | undefined;
 }

@@ -18,8 +18,8 @@ import type {
   Transport,
   TransportFeatures,
 } from "../durable/transport.ts";
-import { onAbort } from "../durable/_abort.ts";
 import { checkClock, checkSpan } from "../durable/_clock.ts";
+import { Waiters } from "../durable/_waiters.ts";
 import { checkPattern, describeValue } from "../_topic.ts";
 import { type Queryable, setupSql } from "./_schema.ts";
 import { type Statements, statements } from "./_statements.ts";
@@ -304,7 +304,7 @@ class PostgresTransport implements Transport {
   readonly #channel: string;
   readonly #session: ListenSession | undefined;
   /** The waits of each durable name's consumers in this process. */
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters = new Waiters();
   #cleanupTimer: ReturnType<typeof setTimeout> | undefined;
   /** Publishes waiting for the next batch (see `#publishBatched()`). */
   #publishes: { message: OutgoingMessage; done: () => void; fail: (e: unknown) => void }[] = [];
@@ -389,7 +389,7 @@ class PostgresTransport implements Transport {
     }
     // Inside a transaction, nothing is visible before the commit: the NOTIFY sent with it, or
     // polling, wakes the consumers then.
-    if (tx === undefined) { for (const name of found.names ?? []) this.#wake(name); }
+    if (tx === undefined) { for (const name of found.names ?? []) this.#waiters.wake(name); }
     return { id: message.id, duplicate: false };
   }
 
@@ -423,38 +423,18 @@ class PostgresTransport implements Transport {
   async #waitFor(name: string, signal: AbortSignal): Promise<void> {
     const clock = this.#clock;
     let delay = this.#pollInterval;
-    // Registered before the read, so that a wake-up during it is not missed.
-    let woken = false;
-    let waiters = this.#waiters.get(name);
-    if (waiters === undefined) this.#waiters.set(name, waiters = new Set());
-    const own = waiters;
-    let finish = (): void => void (woken = true);
-    const entry = (): void => finish();
-    own.add(entry);
-    const forget = (): void => {
-      own.delete(entry);
-      if (own.size === 0 && this.#waiters.get(name) === own) this.#waiters.delete(name);
-    };
+    // Parked before the read, so that a wake-up during it is not missed.
+    const parked = this.#waiters.park(name);
     try {
       const { rows } = await this.#client.query(this.#sql.nextDue, [name]);
       const at = (rows[0] as { at?: unknown } | undefined)?.at;
       if (at !== null && at !== undefined) delay = Math.min(delay, num(at) - clock.now());
     } catch (error) {
-      forget();
+      parked.leave();
       throw error;
     }
-    if (woken || delay <= 0 || signal.aborted || this.#closed) return forget();
-    return new Promise<void>((resolve) => {
-      const stopAbort = onAbort(signal, () => finish());
-      const timer = clock.setTimeout(() => finish(), delay);
-      finish = () => {
-        finish = () => {};
-        forget();
-        stopAbort();
-        clock.clearTimeout(timer as never);
-        resolve();
-      };
-    });
+    if (this.#closed) return parked.leave();
+    return parked.sleep(signal, clock, delay);
   }
 
   async deadLetters(name: string, limit: number): Promise<readonly StoredDeadLetter[]> {
@@ -471,7 +451,7 @@ class PostgresTransport implements Transport {
   async redrive(name: string, limit: number): Promise<number> {
     this.#checkOpen("redrive dead letters");
     const { rows } = await this.#client.query(this.#sql.redrive, [this.#clock.now(), name, limit]);
-    if (rows.length > 0) this.#wake(name);
+    if (rows.length > 0) this.#waiters.wake(name);
     return rows.length;
   }
 
@@ -506,7 +486,7 @@ class PostgresTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#cleanupTimer);
-    for (const name of [...this.#waiters.keys()]) this.#wake(name);
+    this.#waiters.wakeAll();
     await this.#session?.close();
   }
 
@@ -541,7 +521,9 @@ class PostgresTransport implements Transport {
         this.#channel,
       ]);
       for (const publish of batch) publish.done();
-      for (const name of (rows[0] as { names: string[] | null }).names ?? []) this.#wake(name);
+      for (const name of (rows[0] as { names: string[] | null }).names ?? []) {
+        this.#waiters.wake(name);
+      }
     } catch (error) {
       for (const publish of batch) publish.fail(error);
     }
@@ -579,14 +561,8 @@ class PostgresTransport implements Transport {
   /** A NOTIFY arrived: its payload lists the durable names with news, or `*` for all. */
   #notified(payload: string): void {
     if (payload === "*" || payload === "") {
-      for (const name of [...this.#waiters.keys()]) this.#wake(name);
-    } else for (const name of payload.split(",")) this.#wake(name);
-  }
-
-  /** Resolves the waits of `name`'s consumers in this process. */
-  #wake(name: string): void {
-    const waiters = this.#waiters.get(name);
-    if (waiters !== undefined) { for (const done of [...waiters]) done(); }
+      this.#waiters.wakeAll();
+    } else for (const name of payload.split(",")) this.#waiters.wake(name);
   }
 
   /** A claimed delivery: its settling methods apply while `token` is still its lease token. */
@@ -618,13 +594,13 @@ class PostgresTransport implements Transport {
       retry: async (delay, error) => {
         checkSpan(delay, "delay", "retry");
         const done = await held("retry", sql.retry, [clock.now() + delay, error]);
-        if (done) this.#wake(name);
+        if (done) this.#waiters.wake(name);
         return done;
       },
       deadLetter: async (error) => held("dead-letter", sql.deadLetter, [clock.now(), error]),
       release: async (started) => {
         const done = await held("release", sql.release, [started ? 0 : 1]);
-        if (done) this.#wake(name);
+        if (done) this.#waiters.wake(name);
         return done;
       },
       complete: async (tx) => {

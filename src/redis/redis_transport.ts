@@ -17,8 +17,8 @@ import type {
   Transport,
 } from "../durable/transport.ts";
 import { matchTopic } from "../topic.ts";
-import { onAbort } from "../durable/_abort.ts";
 import { checkClock, checkSpan, REAL_CLOCK } from "../durable/_clock.ts";
+import { Waiters } from "../durable/_waiters.ts";
 import { checkPattern, describeValue } from "../_topic.ts";
 import type { RedisConnection } from "./adapters.ts";
 import { receiveBroadcasts, sendBroadcast } from "./_broadcast.ts";
@@ -235,14 +235,12 @@ class RedisTransport implements Transport {
   /** The names registered through this transport, to register again after a server restart. */
   readonly #subscriptions = new Map<string, string>();
   /** The waits of each durable name's consumers in this process. */
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters = new Waiters();
   /** The newest stream ID this transport has seen, and the newest each name had read. */
   #tip = "0-0";
   readonly #seen = new Map<string, string>();
   #watching = false;
   #blockingId: string | undefined;
-  /** Wake-ups so far, so that a wait started before one ends at once. */
-  #wakes = 0;
   #settled = 0;
   #trimming = false;
   #warned = false;
@@ -306,7 +304,7 @@ class RedisTransport implements Transport {
     if (int(reply[0]) === 1) return { id: text(reply[1]), duplicate: true };
     // Known here before any wait of this process's consumers: none misses it.
     this.#sawTip(text(reply[2]));
-    this.#wakeAll();
+    this.#waiters.wakeAll();
     return { id: message.id, duplicate: false };
   }
 
@@ -358,27 +356,16 @@ class RedisTransport implements Transport {
     if (this.#closed || signal.aborted) return Promise.resolve();
     const seen = this.#seen.get(name);
     if (seen !== undefined && compareIds(this.#tip, seen) > 0) return Promise.resolve();
-    // A wake-up while the next due time is read (a publish here) must not be missed.
-    const wakes = this.#wakes;
+    // Parked before the next due time is read, so that a wake-up during it is not missed.
+    const parked = this.#waiters.park(name);
     return this.#nextDue(name).then((delay) => {
-      if (delay <= 0 || this.#closed || signal.aborted || this.#wakes !== wakes) return;
-      const clock = this.#clock ?? REAL_CLOCK;
-      return new Promise<void>((resolve) => {
-        let waiters = this.#waiters.get(name);
-        if (waiters === undefined) this.#waiters.set(name, waiters = new Set());
-        const own = waiters;
-        const done = (): void => {
-          own.delete(done);
-          if (own.size === 0 && this.#waiters.get(name) === own) this.#waiters.delete(name);
-          forget();
-          clock.clearTimeout(timer as never);
-          resolve();
-        };
-        own.add(done);
-        const forget = onAbort(signal, done);
-        const timer = clock.setTimeout(done, Math.min(delay, this.#poll));
-        this.#watch();
-      });
+      if (this.#closed) return parked.leave();
+      const slept = parked.sleep(signal, this.#clock ?? REAL_CLOCK, Math.min(delay, this.#poll));
+      this.#watch();
+      return slept;
+    }, (error) => {
+      parked.leave();
+      throw error;
     });
   }
 
@@ -414,7 +401,7 @@ class RedisTransport implements Transport {
     );
     if (int(count) === 0) return 0;
     this.#sawTip(text(last));
-    this.#wakeAll();
+    this.#waiters.wakeAll();
     return int(count);
   }
 
@@ -427,7 +414,7 @@ class RedisTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const name of [...this.#waiters.keys()]) this.#wake(name);
+    this.#waiters.wakeAll();
     const unblock = this.#watching && this.#blockingId !== undefined
       ? this.#client.command(["CLIENT", "UNBLOCK", this.#blockingId])
       : undefined;
@@ -533,7 +520,7 @@ class RedisTransport implements Transport {
           const newest = newestId(reply);
           if (newest !== undefined) {
             this.#sawTip(newest);
-            this.#wakeAll();
+            this.#waiters.wakeAll();
           }
         }
       } catch {
@@ -544,17 +531,6 @@ class RedisTransport implements Transport {
         this.#watching = false;
       }
     })();
-  }
-
-  #wake(name: string): void {
-    this.#wakes++;
-    const waiters = this.#waiters.get(name);
-    if (waiters !== undefined) { for (const done of [...waiters]) done(); }
-  }
-
-  #wakeAll(): void {
-    this.#wakes++;
-    for (const name of [...this.#waiters.keys()]) this.#wake(name);
   }
 
   /** Counts settlements, and trims the stream every {@linkcode TRIM_EVERY} of them. */
@@ -604,7 +580,7 @@ class RedisTransport implements Transport {
       retry: async (delay, _error) => {
         checkSpan(delay, "delay", "retry");
         const applied = await settle("retry", lua.RETRY, [String(delay), "0"], true);
-        if (applied) this.#wake(name);
+        if (applied) this.#waiters.wake(name);
         return applied;
       },
       deadLetter: (error) =>
@@ -623,7 +599,7 @@ class RedisTransport implements Transport {
         ),
       release: async (started) => {
         const applied = await settle("release", lua.RETRY, ["0", started ? "0" : "1"], true);
-        if (applied) this.#wake(name);
+        if (applied) this.#waiters.wake(name);
         return applied;
       },
     };

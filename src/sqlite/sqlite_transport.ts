@@ -18,8 +18,8 @@ import type {
   TransportFeatures,
 } from "../durable/transport.ts";
 import { matchTopic } from "../topic.ts";
-import { onAbort } from "../durable/_abort.ts";
 import { checkClock, checkSpan } from "../durable/_clock.ts";
+import { Waiters } from "../durable/_waiters.ts";
 import { checkPattern, describeValue } from "../_topic.ts";
 import { changes, type Handle, num, rollBack, row, setUp, type SqlValue } from "./_schema.ts";
 import { prepareStatements, type Statements } from "./_statements.ts";
@@ -348,7 +348,7 @@ class SqliteTransport implements Transport {
   readonly #clock: Clock;
   readonly #pollInterval: number;
   /** The waits of each durable name's consumers in this process. */
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters = new Waiters();
   /** The subscriptions table as last read, and the version it was read at. */
   #subscriptions: readonly Subscription[] = [];
   #subscriptionsVersion = -1;
@@ -407,7 +407,7 @@ class SqliteTransport implements Transport {
       return names;
     });
     if (typeof stored === "string") return { id: stored, duplicate: true };
-    for (const name of stored) this.#wake(name);
+    for (const name of stored) this.#waiters.wake(name);
     return { id, duplicate: false };
   }
 
@@ -450,22 +450,7 @@ class SqliteTransport implements Transport {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (delay <= 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      let waiters = this.#waiters.get(name);
-      if (waiters === undefined) this.#waiters.set(name, waiters = new Set());
-      const own = waiters;
-      const done = (): void => {
-        own.delete(done);
-        if (own.size === 0 && this.#waiters.get(name) === own) this.#waiters.delete(name);
-        forget();
-        clock.clearTimeout(timer as never);
-        resolve();
-      };
-      own.add(done);
-      const forget = onAbort(signal, done);
-      const timer = clock.setTimeout(done, delay);
-    });
+    return this.#waiters.park(name).sleep(signal, clock, delay);
   }
 
   async deadLetters(name: string, limit: number): Promise<readonly StoredDeadLetter[]> {
@@ -483,7 +468,7 @@ class SqliteTransport implements Transport {
     this.#checkOpen("redrive dead letters");
     const now = this.#clock.now();
     const count = await this.#write(() => changes(this.#sql.redrive.run(now, name, limit)));
-    if (count > 0) this.#wake(name);
+    if (count > 0) this.#waiters.wake(name);
     return count;
   }
 
@@ -504,7 +489,7 @@ class SqliteTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const name of [...this.#waiters.keys()]) this.#wake(name);
+    this.#waiters.wakeAll();
     this.#owned?.close();
   }
 
@@ -600,12 +585,6 @@ class SqliteTransport implements Transport {
     return names;
   }
 
-  /** Resolves the waits of `name`'s consumers in this process. */
-  #wake(name: string): void {
-    const waiters = this.#waiters.get(name);
-    if (waiters !== undefined) { for (const done of [...waiters]) done(); }
-  }
-
   /** A claimed delivery: its settling methods apply while `token` is still its lease token. */
   #delivery(name: string, token: string, found: DeliveryRow): Delivery {
     const sql = this.#sql;
@@ -631,23 +610,23 @@ class SqliteTransport implements Transport {
           return true;
         });
         // The next delivery of its ordering key may run now.
-        if (done && keyed) this.#wake(name);
+        if (done && keyed) this.#waiters.wake(name);
         return done;
       },
       retry: async (delay, error) => {
         checkSpan(delay, "delay", "retry");
         const done = await held("retry", "retry", clock.now() + delay, error);
-        if (done) this.#wake(name);
+        if (done) this.#waiters.wake(name);
         return done;
       },
       deadLetter: async (error) => {
         const done = await held("dead-letter", "deadLetter", clock.now(), error);
-        if (done && keyed) this.#wake(name);
+        if (done && keyed) this.#waiters.wake(name);
         return done;
       },
       release: async (started) => {
         const done = await held("release", "release", started ? 0 : 1);
-        if (done) this.#wake(name);
+        if (done) this.#waiters.wake(name);
         return done;
       },
     };
