@@ -1,6 +1,7 @@
 // Consumer processes of the crash tests, both sides of the pipe: the test starts one with
 // `startConsumer()` and reads its report lines; the consumer writes them with `report()`,
-// synchronously, so that a SIGKILL cannot drop a line already reported.
+// synchronously, so that a SIGKILL cannot drop a line already reported. Also the command line
+// that runs a script in a new process of the test's own runtime.
 //
 // Lines: `ready` once it listens; `started <acked> [<event id> <attempt>]` as a delivery starts;
 // `acked <n>` after deliveries finish; `closed <durable stats as JSON>` once it closed. `acked`
@@ -10,7 +11,18 @@
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { writeSync } from "node:fs";
+import process from "node:process";
 import { deferred } from "./_util.ts";
+
+/** The command line that runs `script` in a new process of this runtime. */
+export function runtimeCommand(script: string): [string, string[]] {
+  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  if (deno !== undefined) return [deno.execPath(), ["run", "--allow-all", script]];
+  // Node before 22.18 strips types only when asked; Bun and newer Node do it anyway.
+  const { typescript } = process.features as { typescript?: unknown };
+  const strip = script.endsWith(".ts") && !("Bun" in globalThis) && !typescript;
+  return [process.execPath, strip ? ["--experimental-strip-types", script] : [script]];
+}
 
 /** A consumer process and what it reported on stdout. */
 export interface Consumer {

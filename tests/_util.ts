@@ -1,7 +1,7 @@
 // Shared test helpers: gates instead of sleeps, microtask ticks instead of wall time, and a
 // seeded PRNG so random schedules replay.
 
-import type { DurableStats } from "../mod.ts";
+import { type DurableStats, memoryTransport, type Transport } from "../mod.ts";
 import type { EmitterInternals } from "../src/_internal.ts";
 
 /** A promise that resolves only when `open()` is called. */
@@ -100,4 +100,23 @@ export function muteFailureLogs(): void {
   console.error = (...args: unknown[]) => {
     if (args[0] !== "Soiree:") original(...args);
   };
+}
+
+/** A memory transport that keeps the documents it is asked to store. */
+export function recording(): { transport: Transport; stored: string[] } {
+  const inner = memoryTransport();
+  const stored: string[] = [];
+  const transport = new Proxy(inner, {
+    get(target, key) {
+      if (key === "publish") {
+        return (message: Parameters<Transport["publish"]>[0]) => {
+          stored.push(message.data);
+          return target.publish(message);
+        };
+      }
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { transport, stored };
 }

@@ -14,31 +14,11 @@ import {
   Soiree,
   SoireeEvent,
   toCloudEvent,
-  type Transport,
 } from "../mod.ts";
 import { rfc3339 } from "../src/durable/_envelope.ts";
-import { deferred, within } from "./_util.ts";
+import { deferred, recording, within } from "./_util.ts";
 
 const LONG = 30_000;
-
-/** A memory transport that keeps the documents it is asked to store. */
-function recording(): { transport: Transport; stored: string[] } {
-  const inner = memoryTransport();
-  const stored: string[] = [];
-  const transport = new Proxy(inner, {
-    get(target, key) {
-      if (key === "publish") {
-        return (message: Parameters<Transport["publish"]>[0]) => {
-          stored.push(message.data);
-          return target.publish(message);
-        };
-      }
-      const value = Reflect.get(target, key);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { transport, stored };
-}
 
 /** The payload a durable listener of `soiree` gets for one publish, and its event. */
 async function deliver(

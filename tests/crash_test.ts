@@ -9,13 +9,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Soiree } from "../mod.ts";
 import { sqliteTransport } from "../src/sqlite/mod.ts";
 import { driver, opensPaths, type TestDatabase } from "./_sqlite.ts";
 import { deferred, within } from "./_util.ts";
-import { type Consumer, startConsumer } from "./_consumer_process.ts";
+import { type Consumer, runtimeCommand, startConsumer } from "./_consumer_process.ts";
 import type { CrashConsumerConfig } from "./_crash_consumer.ts";
 
 const EVENTS = 2_000;
@@ -30,16 +29,6 @@ const TOPIC = "crash.job";
 const LONG = 30_000;
 
 const CONSUMER_SCRIPT = fileURLToPath(new URL("./_crash_consumer.ts", import.meta.url));
-
-/** The command line that runs `script` in a new process of this runtime. */
-function command(script: string): [string, string[]] {
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  if (deno !== undefined) return [deno.execPath(), ["run", "--allow-all", script]];
-  // Node before 22.18 strips types only when asked; Bun and newer Node do it anyway.
-  const { typescript } = process.features as { typescript?: unknown };
-  const strip = script.endsWith(".ts") && !("Bun" in globalThis) && !typescript;
-  return [process.execPath, strip ? ["--experimental-strip-types", script] : [script]];
-}
 
 test("a consumer process killed with SIGKILL loses no event and repeats only what it had in flight", async () => {
   const dir = mkdtempSync(join(tmpdir(), "soiree-crash-"));
@@ -89,7 +78,7 @@ test("a consumer process killed with SIGKILL loses no event and repeats only wha
       if (keys >= EVENTS) allRecorded.resolve();
     };
     for (let i = 0; i < CONSUMERS; i++) {
-      consumers.push(startConsumer(command(CONSUMER_SCRIPT), config, check));
+      consumers.push(startConsumer(runtimeCommand(CONSUMER_SCRIPT), config, check));
     }
     await within(Promise.all(consumers.map((consumer) => consumer.ready)), LONG, "start");
 

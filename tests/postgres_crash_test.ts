@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { Soiree, type Transport } from "../mod.ts";
 import { postgresTransport } from "../src/postgres/mod.ts";
 import { deferred, within } from "./_util.ts";
+import { runtimeCommand } from "./_consumer_process.ts";
 import { dropSchema, freshSchema, openPool, type PgPool, SKIP_REASON } from "./_postgres.ts";
 import type { PostgresChildConfig } from "./_postgres_child.ts";
 
@@ -22,15 +23,6 @@ const BATCH = 100;
 const DURABLE = "crash";
 const LONG = 60_000;
 const CHILD = fileURLToPath(new URL("./_postgres_child.ts", import.meta.url));
-
-/** The command line that runs `script` in a new process of this runtime. */
-function command(script: string): [string, string[]] {
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  if (deno !== undefined) return [deno.execPath(), ["run", "--allow-all", script]];
-  const { typescript } = process.features as { typescript?: unknown };
-  const strip = script.endsWith(".ts") && !("Bun" in globalThis) && !typescript;
-  return [process.execPath, strip ? ["--experimental-strip-types", script] : [script]];
-}
 
 /** A child process and what it reported. */
 interface Child {
@@ -46,7 +38,7 @@ interface Child {
 }
 
 function startChild(config: PostgresChildConfig): Child {
-  const [file, args] = command(CHILD);
+  const [file, args] = runtimeCommand(CHILD);
   const child = spawn(file, [...args, JSON.stringify(config)], { stdio: "pipe" });
   const exited = deferred<number | null>();
   const lines: string[] = [];

@@ -8,7 +8,6 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import {
   context,
@@ -24,7 +23,8 @@ import { memoryTransport, Soiree, type Transport } from "../mod.ts";
 import { sqliteTransport } from "../src/sqlite/mod.ts";
 import { memoryTracer, type SpanRecord } from "./_otel.ts";
 import { driver, opensPaths } from "./_sqlite.ts";
-import { deferred, within } from "./_util.ts";
+import { deferred, recording, within } from "./_util.ts";
+import { runtimeCommand } from "./_consumer_process.ts";
 
 const LONG = 30_000;
 const PARENT = {
@@ -43,25 +43,6 @@ async function withContextManager<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     context.disable();
   }
-}
-
-/** A memory transport that keeps the documents it is asked to store. */
-function recording(): { transport: Transport; stored: string[] } {
-  const inner = memoryTransport();
-  const stored: string[] = [];
-  const transport = new Proxy(inner, {
-    get(target, key) {
-      if (key === "publish") {
-        return (message: Parameters<Transport["publish"]>[0]) => {
-          stored.push(message.data);
-          return target.publish(message);
-        };
-      }
-      const value = Reflect.get(target, key);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { transport, stored };
 }
 
 function only(spans: SpanRecord[], name: string): SpanRecord {
@@ -380,20 +361,10 @@ test("new Soiree() refuses traceEmit without a tracer, or that is not a boolean"
   );
 });
 
-/** The command line that runs `script` in a new process of this runtime. */
-function command(script: string): [string, string[]] {
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  if (deno !== undefined) return [deno.execPath(), ["run", "--allow-all", script]];
-  // Node before 22.18 strips types only when asked; Bun and newer Node do it anyway.
-  const { typescript } = process.features as { typescript?: unknown };
-  const strip = script.endsWith(".ts") && !("Bun" in globalThis) && !typescript;
-  return [process.execPath, strip ? ["--experimental-strip-types", script] : [script]];
-}
-
 /** Runs the consumer process to its end; resolves with the spans it printed. */
 function runConsumer(config: object): Promise<SpanRecord[]> {
   const script = fileURLToPath(new URL("./_trace_consumer.ts", import.meta.url));
-  const [file, args] = command(script);
+  const [file, args] = runtimeCommand(script);
   const child = spawn(file, [...args, JSON.stringify(config)], { stdio: "pipe" });
   let stdout = "";
   let stderr = "";
