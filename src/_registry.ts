@@ -26,6 +26,15 @@ import { matchSegments, PatternTrie } from "./_trie.ts";
  * old generation moves back to the young one.
  */
 const CACHE_LIMIT = 4096;
+/**
+ * Admission: every window of this many cache misses, the cache checks it still pays. When it
+ * answered fewer than one lookup in ADMIT_RATIO misses (topics that carry an ID, each emitted
+ * once or twice), it caches only one miss in ADMIT_SAMPLE until it pays again: inserting a list
+ * that is never read costs more than the match that made it.
+ */
+const ADMIT_WINDOW = 1024;
+const ADMIT_RATIO = 8;
+const ADMIT_SAMPLE = 16;
 /** A wildcard change drops only the cached topics it matches while the cache holds at most this. */
 const SCAN_LIMIT = 256;
 /** Emptied exact entries are kept (reused when subscribed again) until they outnumber this and the live ones. */
@@ -196,6 +205,12 @@ export class Registry {
    */
   lastTopic: string | typeof NO_TOPIC = NO_TOPIC;
   lastList: readonly Registration[] = EMPTY;
+  /** Lookups the cache answered, and misses, in this admission window. */
+  #hits = 0;
+  #misses = 0;
+  /** A miss is cached one time in this many (1, or ADMIT_SAMPLE while the cache does not pay). */
+  #admitEvery = 1;
+  #sinceAdmitted = 0;
   /** Listeners subscribed now. */
   count = 0;
   #exact = new Map<string, PatternEntry>();
@@ -353,9 +368,13 @@ export class Registry {
    */
   lookup(topic: string, action: string): readonly Registration[] {
     const cached = this.cache.get(topic);
-    if (cached !== undefined) return this.#remember(topic, cached);
+    if (cached !== undefined) {
+      this.#hits++;
+      return this.#remember(topic, cached);
+    }
     const old = this.#oldCache.get(topic);
     if (old !== undefined) {
+      this.#hits++;
       this.#cacheSet(topic, old);
       return this.#remember(topic, old);
     }
@@ -384,8 +403,18 @@ export class Registry {
       }
       entries.length = 0;
     }
-    this.#cacheSet(topic, list);
+    if (++this.#sinceAdmitted >= this.#admitEvery) {
+      this.#sinceAdmitted = 0;
+      this.#cacheSet(topic, list);
+    }
+    if (++this.#misses === ADMIT_WINDOW) this.#admission();
     return this.#remember(topic, list);
+  }
+
+  /** Ends an admission window: sample misses while the cache answers few lookups. */
+  #admission(): void {
+    this.#admitEvery = this.#hits * ADMIT_RATIO < this.#misses ? ADMIT_SAMPLE : 1;
+    this.#hits = this.#misses = 0;
   }
 
   #remember(topic: string, list: readonly Registration[]): readonly Registration[] {

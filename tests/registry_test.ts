@@ -113,3 +113,34 @@ test("Registry: a wildcard change drops only the cached topics it matches", () =
   assert.deepEqual(registry.lookup("a.b", "emit").map((r) => r.pattern), ["a.b"]);
   assert.equal(registry.lookup("x.y", "emit"), xy);
 });
+
+test("Registry: topics emitted once stop filling the cache, and caching resumes once topics recur", () => {
+  // Admission works in windows of 1,024 misses: a window in which the cache answered fewer
+  // than one lookup in 8 misses makes the next one cache a miss one time in 16.
+  const registry = new Registry(undefined, 0);
+  const paid = registry.add("order.*.paid", WILDCARD, listener, OPTIONS);
+  for (let n = 0; n < 1_024; n++) registry.lookup(`order.${n}.paid`, "emit");
+  assert.equal(registry.sizes().cacheSize, 1_024, "the first window caches every miss");
+  for (let n = 1_024; n < 2_624; n++) {
+    assert.deepEqual(registry.lookup(`order.${n}.paid`, "emit"), [paid]);
+  }
+  assert.equal(registry.sizes().cacheSize, 1_024 + 100, "then one miss in 16");
+  // A topic that recurs is cached within 16 misses, and then answered from the cache.
+  const hot = ["order.hot.paid", "order.warm.paid"];
+  let misses = 0;
+  for (let round = 0; round < 1_000; round++) {
+    for (const topic of hot) {
+      const before = registry.sizes().cacheSize;
+      registry.lookup(topic, "emit");
+      if (registry.sizes().cacheSize === before && round < 16) misses++;
+    }
+  }
+  assert.ok(misses <= 32, `${misses} lookups of the two recurring topics were not cached`);
+  const cached = registry.lookup("order.hot.paid", "emit");
+  assert.equal(registry.lookup("order.hot.paid", "emit"), cached, "served from the cache");
+  // The window those hits fall in ends with the cache paying: every miss is cached again.
+  for (let n = 2_624; n < 3_648; n++) registry.lookup(`order.${n}.paid`, "emit");
+  const before = registry.sizes().cacheSize;
+  for (let n = 3_648; n < 3_658; n++) registry.lookup(`order.${n}.paid`, "emit");
+  assert.equal(registry.sizes().cacheSize, before + 10);
+});
