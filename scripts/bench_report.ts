@@ -4,9 +4,10 @@
  * standing, every scenario's table (each library's time per operation and Soiree's time divided
  * by it), how Soiree's cost grows with subscriptions and with listeners per topic, the memory
  * figures, and durable delivery beside the SQLite job queues (`bench/durable_bench.ts`, run as a
- * program). All ratios come from this one run, except the Redis section (Soiree beside BullMQ,
- * `bench/redis_bench.ts`): it is measured when `REDIS_URL` names a server of yours, and kept
- * from the previous report otherwise.
+ * program). All ratios come from this one run, except two sections. The Redis one (Soiree beside
+ * BullMQ, `bench/redis_bench.ts`) is measured when `REDIS_URL` names a server of yours, and kept
+ * from the previous report otherwise. The PostgreSQL one (Soiree beside pg-boss and
+ * graphile-worker, `bench/postgres_peers.ts`, a Node 22 program run by hand) is always kept.
  *
  * With `--repeat=N` the suite runs N times and each bench keeps its lowest mean: other processes
  * can only add time, so on a shared machine that is the fairest figure (each round takes about
@@ -555,6 +556,19 @@ function memoryTable(memory: MemoryResult[]): string {
 /** Where `bench/redis_bench.ts` puts its section; the report keeps it. */
 const REDIS_MARK = /<!-- redis-bench:start -->[\s\S]*<!-- redis-bench:end -->/;
 
+/** Where the hand-run PostgreSQL comparison sits; the report keeps it as it is. */
+const POSTGRES_MARK = /<!-- postgres-bench:start -->[\s\S]*<!-- postgres-bench:end -->/;
+
+/** The section of the current report between `mark`'s comments, if there is one. */
+async function keptSection(out: URL, mark: RegExp): Promise<string | undefined> {
+  try {
+    return mark.exec(await Deno.readTextFile(out))?.[0];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
 /**
  * The Redis section: measured now with `bench/redis_bench.ts` when REDIS_URL names a server (it
  * creates and drops keys there), else kept from the current report, as it needs a server.
@@ -565,11 +579,7 @@ async function redisSection(out: URL): Promise<string | undefined> {
     return (await run(["run", "--allow-all", "bench/redis_bench.ts"], "the Redis comparison"))
       .trim();
   }
-  try {
-    return REDIS_MARK.exec(await Deno.readTextFile(out))?.[0];
-  } catch {
-    return undefined;
-  }
+  return await keptSection(out, REDIS_MARK);
 }
 
 function loadAverage(): string {
@@ -643,6 +653,7 @@ async function main(): Promise<void> {
   );
   const durable: DurableReport = JSON.parse(durableOutput.trim().split("\n").at(-1)!);
   const redis = await redisSection(out);
+  const postgres = await keptSection(out, POSTGRES_MARK);
   const loadAfter = loadAverage();
   const seconds = (performance.now() - started) / 1000;
 
@@ -709,6 +720,7 @@ async function main(): Promise<void> {
     durableSection(durable, durablePeers),
     "",
     ...(redis === undefined ? [] : [redis, ""]),
+    ...(postgres === undefined ? [] : [postgres, ""]),
     "## Scenarios",
   ];
   for (const [prefix, title] of SCENARIOS) {
