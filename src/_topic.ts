@@ -75,6 +75,8 @@ export function checkPattern(pattern: unknown, action: string): typeof EXACT | t
       `Cannot ${action} as 'pattern' must be a string: received ${describeValue(pattern)}`,
     );
   }
+  // A pattern subscribed again and again (a `waitFor()` per request) is checked once.
+  if (pattern === lastPattern) return lastKind;
   const length = pattern.length;
   if (length === 0) {
     throw new TypeError(`Cannot ${action} as 'pattern' is empty: received ""`);
@@ -107,8 +109,14 @@ export function checkPattern(pattern: unknown, action: string): typeof EXACT | t
       stars++;
     }
   }
+  lastPattern = pattern;
+  lastKind = kind;
   return kind;
 }
+
+/** The last pattern {@linkcode checkPattern} accepted, and its kind. */
+let lastPattern = "";
+let lastKind: typeof EXACT | typeof WILDCARD = EXACT;
 
 /**
  * Splits a checked topic or pattern on ".". `String.prototype.split()` is fast only for

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { matchTopic, Soiree } from "../mod.ts";
 import { PatternTrie } from "../src/_trie.ts";
-import { splitTopic } from "../src/_topic.ts";
+import { checkPattern, splitTopic } from "../src/_topic.ts";
 import fc from "fast-check";
 
 // The Go library's TestMatchTopicPattern table, all rows that still apply (rows 18, 23 and
@@ -155,6 +155,33 @@ test("on() throws a TypeError naming an invalid pattern and what is wrong", () =
     assert.throws(() => soiree.on(pattern as string, () => {}), { name: "TypeError", message });
   }
   assert.equal(soiree.listenerCount(), 0);
+});
+
+test("a pattern checked again gets the same answer, whatever was checked in between", () => {
+  // checkPattern() remembers the last pattern it accepted: a repeat must not skip a check.
+  const pieces = fc.array(fc.constantFrom("a", "order", "*", "**", "", ".", "*x", "x.y"), {
+    maxLength: 6,
+  });
+  const outcome = (pattern: string): string => {
+    try {
+      return `kind ${checkPattern(pattern, "subscribe")}`;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  const seen = new Map<string, string>();
+  fc.assert(
+    fc.property(fc.array(pieces, { minLength: 1, maxLength: 4 }), (list) => {
+      for (const parts of list) {
+        const pattern = parts.join("");
+        const first = seen.get(pattern) ?? outcome(pattern);
+        seen.set(pattern, first);
+        assert.equal(outcome(pattern), first, pattern);
+        assert.equal(outcome(pattern), first, `${pattern}, checked twice in a row`);
+      }
+    }),
+    { numRuns: 1_000 },
+  );
 });
 
 test("error messages cut a huge topic short", () => {
