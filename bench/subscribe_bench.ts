@@ -1,5 +1,6 @@
 // Scenario 5: subscribe + unsubscribe of one listener, ID generation included (Soiree makes a
-// ULID per subscription; "soiree (counter IDs)" swaps in a counter to show what the ULID costs).
+// ULID when the ID is read, which reads the clock; "soiree (ID not read)" shows the subscription
+// without it, and "soiree (counter IDs)" a user's ID generator, whose IDs a map keeps unique).
 // Every emitter already holds one listener on another topic. The floor pushes the listener
 // onto an array and pops it.
 //
@@ -78,9 +79,23 @@ const domListener = (event: Event): void => {
     fn: onOff(soiree, "a"),
   });
   bench({
+    name: "soiree (ID not read)",
+    group,
+    fn() {
+      for (let i = 0; i < OPS; i++) soiree.on("a", soireeListener).off();
+    },
+  });
+  bench({
     name: "soiree (counter IDs)",
     group,
     fn: onOff(counted, "a"),
+  });
+  bench({
+    name: "floor: a clock read",
+    group,
+    fn() {
+      for (let i = 0; i < OPS; i++) sink.value ^= Date.now() & 1;
+    },
   });
   bench({
     name: "eventemitter3",
