@@ -1,8 +1,8 @@
 // Scenario 5: subscribe + unsubscribe of one listener, ID generation included (Soiree makes a
 // ULID when the ID is read, which reads the clock; "soiree (ID not read)" shows the subscription
 // without it, and "soiree (counter IDs)" a user's ID generator, whose IDs a map keeps unique).
-// Every emitter already holds one listener on another topic. The floor pushes the listener
-// onto an array and pops it.
+// Every emitter already holds one listener on another topic. One floor pushes the listener onto
+// an array and pops it; the other reads the clock once, as a ULID does.
 //
 // Each iteration is OPS subscribe + unsubscribe pairs (so µs per iteration read as ns per pair).
 
