@@ -154,8 +154,9 @@ export interface SoireeOptions {
   /**
    * Where `publish()` stores events for durable listeners: `memoryTransport()` for tests and
    * one process, `sqliteTransport()` from `@x/soiree/sqlite` to survive restarts and share the
-   * work between processes on one machine. `close()` closes it (and the transport closes only
-   * what it opened itself, never a database handle you passed it).
+   * work between processes on one machine. Emitters may share one, as processes share a store:
+   * `close()` closes it once no other open emitter uses it (and the transport closes only what
+   * it opened itself, never a database handle you passed it).
    *
    * @default {none: publish() and durable listeners throw a TypeError naming the choices}
    */

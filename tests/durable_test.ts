@@ -55,6 +55,34 @@ test("publish() on a closed emitter rejects with EmitterClosedError and stores n
   assert.equal(soiree.stats().durable.published, 0);
 });
 
+test("emitters that share a transport: closing one leaves the others working, the last closes it", async () => {
+  // Emitters in one process may share a transport as processes share a store (and a broadcast
+  // reaches each of them): one emitter's close() must not pull the store from under the others.
+  const transport = memoryTransport();
+  const first = new Soiree({ transport });
+  const second = new Soiree({ transport });
+  const seen: string[] = [];
+  const received = gate();
+  second.on("order.paid", (event: DurableEvent) => {
+    seen.push(String(event.payload));
+    received.open();
+  }, { durable: "ledger" });
+  await first.close();
+  await second.publish("order.paid", "after the first closed");
+  await received.promise;
+  assert.deepEqual(seen, ["after the first closed"]);
+  const third = new Soiree({ transport });
+  await third.publish("order.paid", "from an emitter made later");
+  await until(() => seen.length === 2);
+  await second.close();
+  await third.publish("order.paid", "the third is still open");
+  await third.close();
+  await assert.rejects(
+    transport.publish({ topic: "a", data: new Uint8Array(), idempotencyKey: undefined } as never),
+    /memory transport as it is closed/,
+  );
+});
+
 test("durable listeners of equal priority on one pool take its slots in turn", async () => {
   const soiree = new Soiree({ transport: memoryTransport() });
   const pool = new Pool({ concurrency: 1 });

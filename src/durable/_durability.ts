@@ -1,9 +1,9 @@
 // An emitter's durable side: its transport, its envelope (the stored CloudEvents document,
-// codec inside) and its spans, the consumers of its durable listeners
-// (one per durable name), `publish()`, dead letters and redrive, the durable counters (and what
-// `metrics()` reads of this side), and the order of a close (stop fetching → the lifecycle
-// drains the runs → release → close the transport). Checks the durable options of `on()` and `publish()`. Never touches in-process
-// listeners or emissions.
+// codec inside) and its spans, the consumers of its durable listeners (one per durable name),
+// `publish()`, dead letters and redrive, the durable counters (and what `metrics()` reads of this
+// side), and the order of a close (stop fetching → the lifecycle drains the runs → release →
+// close the transport, once no other open emitter uses it). Checks the durable options of `on()`
+// and `publish()`. Never touches in-process listeners or emissions.
 
 import type { Codec } from "./codec.ts";
 import type {
@@ -133,6 +133,12 @@ export function checkDurableSetup(
   };
 }
 
+/**
+ * The open emitters of each transport. Emitters in one process may share a transport, as
+ * processes share a store: an emitter's `close()` closes the transport only when it is the last.
+ */
+const users = new WeakMap<Transport, number>();
+
 /** An emitter's durable side. */
 export class Durability {
   readonly counters: DurableStats = {
@@ -190,6 +196,7 @@ export class Durability {
     }
     this.#tracing = tracer && transport && new Tracing(tracer, transport.name);
     this.#lifecycle = lifecycle;
+    if (transport !== undefined) users.set(transport, (users.get(transport) ?? 0) + 1);
     this.#host = transport === undefined ? undefined : {
       transport,
       envelope: this.#envelope,
@@ -435,7 +442,12 @@ export class Durability {
     this.counters.listeners = 0;
     await Promise.all(entries.map((entry) => this.#stopConsumer(entry, gaveUp)));
     while (this.#pending > 0) await new Promise<void>((resolve) => (this.#settled = resolve));
-    await this.#transport?.close();
+    const transport = this.#transport;
+    if (transport === undefined) return;
+    const left = (users.get(transport) ?? 1) - 1;
+    if (left > 0) return void users.set(transport, left);
+    users.delete(transport);
+    await transport.close();
   }
 
   async #stopConsumer(
