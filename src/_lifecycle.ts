@@ -1,11 +1,18 @@
 // The emitter's lifecycle: accepting, draining and closing. Owns the closed flag, the
 // accepted emissions still in flight (a count and a list), the promises emitSync() left
-// running, the hooks that run once the drain is over and the waiters for idle. It never runs a listener:
-// it cancels in-flight work through the InFlight interface, and leaves dropping listeners
-// and closing pools to the caller's `afterDrain`.
+// running, the hooks that run once the drain is over and the waiters for idle, and the deadline
+// of a close (its signal or timeout, then a grace for what runs after the drain). It never runs a
+// listener: it cancels in-flight work through the InFlight interface, and leaves dropping
+// listeners and closing pools to the caller's `afterDrain`.
 
 import { EmitterAlreadyClosedError, EmitterClosedError } from "./errors.ts";
 import { type CancelTimer, startTimer, timeoutError } from "./_timer.ts";
+
+/**
+ * How long (ms) `close()` still waits for what runs after the drain (the durable side handing
+ * leases back and closing its transport) once its signal or timeout has fired.
+ */
+export const CLOSE_GRACE = 1_000;
 
 /** An accepted emission, as the lifecycle sees it: linked in a list, and cancellable. */
 export interface InFlight {
@@ -75,7 +82,10 @@ export class Lifecycle {
 
   /**
    * Stops accepting, waits for every accepted emission (or gives up on `signal` or `timeout`,
-   * cancelling what is left), runs the close hooks, then calls `afterDrain`.
+   * cancelling what is left), runs the close hooks, then calls `afterDrain`. The signal and the
+   * timeout cover `afterDrain` too: once either has fired, it gets CLOSE_GRACE ms more to finish
+   * (a store that does not answer must not hold `close()`), then `close()` rejects and a failure
+   * of `afterDrain` after that goes to `onLateFailure`.
    *
    * @returns A promise that rejects with `EmitterAlreadyClosedError` when already closed, and
    * with the reason when it gave up.
@@ -84,53 +94,99 @@ export class Lifecycle {
     signal: AbortSignal | undefined,
     timeout: number | undefined,
     afterDrain: (gaveUp: { reason: unknown } | undefined) => Promise<void> | undefined,
+    onLateFailure: (error: unknown) => void,
   ): Promise<void> {
     if (this.closed) return Promise.reject(new EmitterAlreadyClosedError());
     this.closed = true;
-    return (this.closing = this.#drain(signal, timeout, afterDrain));
+    return (this.closing = this.#close(signal, timeout, afterDrain, onLateFailure));
   }
 
-  async #drain(
+  async #close(
     signal: AbortSignal | undefined,
     timeout: number | undefined,
     afterDrain: (gaveUp: { reason: unknown } | undefined) => Promise<void> | undefined,
+    onLateFailure: (error: unknown) => void,
   ): Promise<void> {
     // A listener of an emitSync() may be the caller: let that emission finish first.
     await undefined;
-    let gaveUp: { reason: unknown } | undefined;
-    if (this.inFlight > 0 || this.late > 0) {
-      let timer: CancelTimer | undefined;
-      let onAbort: (() => void) | undefined;
+    let fired: { reason: unknown } | undefined;
+    let onFire: (() => void) | undefined;
+    const fire = (reason: unknown): void => {
+      if (fired !== undefined) return;
+      fired = { reason };
+      onFire?.();
+    };
+    let timer: CancelTimer | undefined;
+    const onAbort = (): void => fire(signal!.reason);
+    if (signal !== undefined) {
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    }
+    if (timeout !== undefined) {
+      timer = startTimer(timeout, () => fire(timeoutError("Closing the emitter", timeout)));
+    }
+    let graceTimer: CancelTimer | undefined;
+    try {
+      const gaveUp = await this.#drain(() => fired, (wake) => (onFire = wake));
+      onFire = undefined;
+      for (const hook of [...this.closeHooks]) hook();
+      this.closeHooks.clear();
+      const after = afterDrain(gaveUp);
+      if (after !== undefined) {
+        // null once it finished, its failure otherwise.
+        const outcome: Promise<{ error: unknown } | null> = after.then(
+          () => null,
+          (error: unknown) => ({ error }),
+        );
+        const grace = new Promise<undefined>((resolve) => {
+          const start = (): void => {
+            graceTimer = startTimer(CLOSE_GRACE, () => resolve(undefined));
+          };
+          if (fired !== undefined) start();
+          else onFire = start;
+        });
+        const result = await Promise.race([outcome, grace]);
+        if (result === undefined) {
+          // Not finished in time (a store that does not answer): a later failure still counts.
+          void outcome.then((late) => late === null ? undefined : onLateFailure(late.error));
+          throw (gaveUp ?? fired!).reason;
+        }
+        if (result !== null) throw result.error;
+      }
+      if (gaveUp !== undefined) throw gaveUp.reason;
+    } finally {
+      timer?.();
+      graceTimer?.();
+      if (signal !== undefined) signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * Waits until nothing accepted is in flight, or until the close fires (`fired()` then says
+   * why), cancelling what is left.
+   *
+   * @returns Why the close gave up, or `undefined` when everything finished.
+   */
+  async #drain(
+    fired: () => { reason: unknown } | undefined,
+    onFire: (wake: () => void) => void,
+  ): Promise<{ reason: unknown } | undefined> {
+    if (this.inFlight === 0 && this.late === 0) return undefined;
+    if (fired() === undefined) {
       await new Promise<void>((resolve) => {
         this.#idleWaiters.push(resolve);
-        const giveUp = (reason: unknown): void => {
-          gaveUp ??= { reason };
-          resolve();
-        };
-        if (signal !== undefined) {
-          if (signal.aborted) giveUp(signal.reason);
-          onAbort = () => giveUp(signal.reason);
-          signal.addEventListener("abort", onAbort, { once: true });
-        }
-        if (timeout !== undefined) {
-          timer = startTimer(timeout, () => giveUp(timeoutError("Closing the emitter", timeout)));
-        }
+        onFire(resolve);
       });
-      timer?.();
-      if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
-      if (gaveUp !== undefined) {
-        for (let item = this.#head; item !== undefined;) {
-          const next: InFlight | undefined = item.next;
-          item.cancel(gaveUp.reason);
-          item = next;
-        }
-        this.late = 0;
-      }
     }
-    for (const hook of [...this.closeHooks]) hook();
-    this.closeHooks.clear();
-    const after = afterDrain(gaveUp);
-    if (after !== undefined) await after;
-    if (gaveUp !== undefined) throw gaveUp.reason;
+    // Finished, unless the close fired first (or while the last ones finished).
+    if (this.inFlight === 0 && this.late === 0) return undefined;
+    const gaveUp = fired()!;
+    for (let item = this.#head; item !== undefined;) {
+      const next: InFlight | undefined = item.next;
+      item.cancel(gaveUp.reason);
+      item = next;
+    }
+    this.late = 0;
+    return gaveUp;
   }
 }

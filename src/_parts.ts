@@ -83,16 +83,21 @@ export function closeEmitter(
   }
   const { lifecycle, registry, durability, ownPool } = parts;
   if (!lifecycle.closed) durability.stopFetching();
-  return lifecycle.close(options?.signal, timeout, async (gaveUp) => {
-    registry.clear();
-    const durable = durability.close(gaveUp);
-    if (ownPool !== undefined) {
-      // Gave up: the pool's queued tasks are dropped at once too.
-      const now = gaveUp && { signal: AbortSignal.abort(gaveUp.reason) };
-      await ownPool.close(now).catch(() => {});
-    }
-    await durable;
-  });
+  return lifecycle.close(
+    options?.signal,
+    timeout,
+    async (gaveUp) => {
+      registry.clear();
+      const durable = durability.close(gaveUp);
+      if (ownPool !== undefined) {
+        // Gave up: the pool's queued tasks are dropped at once too.
+        const now = gaveUp && { signal: AbortSignal.abort(gaveUp.reason) };
+        await ownPool.close(now).catch(() => {});
+      }
+      await durable;
+    },
+    (error) => parts.failure.panic(error),
+  );
 }
 
 /** The figures of `stats()`, read now. */

@@ -258,10 +258,14 @@ export interface EmitOptions {
  * ```
  */
 export interface CloseOptions {
-  /** Stop waiting when it aborts: in-flight emissions are cancelled with its reason. */
+  /**
+   * Stop waiting when it aborts: in-flight emissions are cancelled with its reason, and what
+   * closing the durable side still has to do gets 1,000 ms more.
+   */
   signal?: AbortSignal;
   /**
-   * Stop waiting after this many milliseconds, as `signal` with a `TimeoutError`. A positive number, or `Infinity` for none (0 and negatives are a `RangeError`).
+   * Stop waiting after this many milliseconds, as `signal` with a `TimeoutError`. A positive
+   * number, or `Infinity` for none (0 and negatives are a `RangeError`).
    */
   timeout?: number;
 }

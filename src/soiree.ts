@@ -640,7 +640,9 @@ export class Soiree<E extends object = EventMap> implements AsyncDisposable {
    *
    * With `signal` or `timeout`, it stops waiting when they fire: in-flight emissions are
    * cancelled (their listeners see `event.signal` abort, their promises resolve with the
-   * reason) and `close()` rejects with the reason.
+   * reason) and `close()` rejects with the reason. The durable side then gets 1 s (1,000 ms)
+   * more to give leases back and close its transport; a store that does not answer in that
+   * time does not hold `close()` (its later failures go to the panic handler).
    *
    * Do not await `close()` inside a listener of an `emit()`: it waits for that emission.
    *

@@ -486,3 +486,42 @@ for (const kind of [CLIENT_KINDS[0], CLIENT_KINDS[2]]) {
     },
   );
 }
+
+for (const kind of [CLIENT_KINDS[0], CLIENT_KINDS[2]]) {
+  test(
+    `redis (${kind.label}): close({ timeout }) with a publish in flight to a server that is down rejects in time, and the publish is stored once the server is back`,
+    { skip: RESTART_SKIP },
+    async () => {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), "soiree-redis-"));
+      const server = startRedis(port, dir);
+      const client = await openClient({ ...kind, url: `redis://127.0.0.1:${port}` });
+      const soiree = new Soiree({
+        transport: redisTransport({ client: client.connection }),
+        errorHandler: () => {},
+        panicHandler: () => {},
+      });
+      let restarted: ChildProcess | undefined;
+      try {
+        await soiree.publish("warm.up", 0);
+        server.kill("SIGKILL");
+        await new Promise((resolve) => server.once("exit", resolve));
+        // The client queues the command until it reconnects: the publish waits.
+        const outcome = soiree.publish("order.paid", 1).then(() => "stored", () => "refused");
+        await within(
+          assert.rejects(soiree.close({ timeout: 50 }), { name: "TimeoutError" }),
+          10_000,
+          "close({ timeout }) with a publish waiting for the server",
+        );
+        // The publish is still the caller's: once the server is back, it is stored.
+        restarted = startRedis(port, dir);
+        assert.equal(await within(outcome, 20_000, "the publish settles"), "stored");
+      } finally {
+        await client.close().catch(() => {});
+        server.kill("SIGKILL");
+        restarted?.kill("SIGKILL");
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+}
