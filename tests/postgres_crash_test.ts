@@ -253,7 +253,7 @@ describe("postgres restart", {
     (RESTART === undefined &&
       "DATABASE_RESTART_COMMAND is not set: give a shell command that restarts the server at DATABASE_URL (pg_ctl restart)"),
 }, () => {
-  test("a server restart mid-run loses nothing whose publish() resolved, and consumers resume", async () => {
+  test("a server restart mid-run loses nothing whose publish() resolved, and consumers and broadcasts resume", async () => {
     const pool = await openPool(20);
     const schema = freshSchema();
     const transport = await postgresTransport({ client: pool, schema, pollInterval: 50 });
@@ -296,6 +296,16 @@ describe("postgres restart", {
         `postgres restart test: ${resolved.length} publishes resolved, ${failed} rejected while the server was down, ${missing.length} missing`,
       );
       assert.deepEqual(missing, []);
+      // The broadcast session reopens after the restart: broadcasts reach the emitter again
+      // (at most once: one sent before it listens again is missed, so it sends until one lands).
+      let heard = false;
+      soiree.on("restart.ping", () => void (heard = true));
+      while (!heard && Date.now() < deadline + LONG) {
+        await soiree.broadcast("restart.ping").catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(heard, true, "broadcasts resume after a restart");
+      assert.ok(soiree.stats().durable.broadcastsReceived >= 1);
     } finally {
       await soiree.close();
       await dropSchema(pool, schema).catch(() => {});

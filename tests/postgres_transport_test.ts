@@ -278,6 +278,92 @@ describe("postgres outbox", { skip: SKIP_REASON }, () => {
     }
   });
 
+  test("broadcast() reaches the plain listeners of every emitter on the schema, pg Pool and the postgres (porsager) adapter, the sender's included", async () => {
+    const { client, schema, open } = await setup();
+    const specifier = "postgres"; // see the adapter test above
+    const postgres = (await import(specifier)).default as (url: string, options: unknown) => Sql;
+    const sql = postgres(DATABASE_URL!, { onnotice: () => {}, max: 4 });
+    try {
+      const viaPool = new Soiree({ transport: await open() });
+      const other = await postgresTransport({ client: fromPostgresJs(sql), schema });
+      transports.push(other);
+      const viaAdapter = new Soiree({ transport: other });
+      // Another schema's broadcasts never arrive.
+      const elsewhere = new Soiree({
+        transport: await postgresTransport({ client, schema: `${schema}_x` }),
+      });
+      schemas.push(`${schema}_x`);
+      const heard = { pool: deferred<unknown>(), adapter: deferred<unknown>() };
+      viaPool.on("cache.user.*", (event) => heard.pool.resolve(event.payload));
+      viaAdapter.on("cache.user.*", (event) => heard.adapter.resolve(event.payload));
+      elsewhere.on("cache.user.*", () => assert.fail("a broadcast crossed schemas"));
+      const durable: unknown[] = [];
+      viaAdapter.on("cache.user.*", (event) => void durable.push(event.payload), {
+        durable: "never",
+      });
+      await viaAdapter.broadcast("warm.up"); // resolves once its own session listens
+      await viaPool.broadcast("cache.user.invalidate", { id: 42 });
+      assert.deepEqual(await within(heard.pool.promise, 10_000, "the sender's listener"), {
+        id: 42,
+      });
+      assert.deepEqual(await within(heard.adapter.promise, 10_000, "the other's listener"), {
+        id: 42,
+      });
+      assert.equal(viaPool.stats().durable.broadcastsSent, 1);
+      assert.deepEqual(durable, [], "durable listeners never see a broadcast");
+      await Promise.all([viaPool.close(), viaAdapter.close(), elsewhere.close()]);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  test("broadcast() refuses a message over the NOTIFY limit before sending it; listen: false has no broadcast", async () => {
+    const { client, schema, open } = await setup();
+    const soiree = new Soiree({ transport: await open() });
+    const heard: unknown[] = [];
+    soiree.on("big", (event) => void heard.push(event.payload));
+    await soiree.broadcast("big", "x".repeat(7_000)); // under 8,000 bytes with the envelope
+    await assert.rejects(soiree.broadcast("big", "é".repeat(4_000)), (error: Error) => {
+      assert.match(String(error.cause), /RangeError: .* a NOTIFY payload must be under 8000/);
+      return true;
+    });
+    await within(
+      (async () => {
+        while (heard.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      10_000,
+      "the broadcast under the limit",
+    );
+    assert.equal(soiree.stats().durable.broadcastsSent, 1);
+    await soiree.close();
+    const quiet = new Soiree({
+      transport: await postgresTransport({ client, schema, listen: false }),
+    });
+    assert.throws(() => quiet.broadcast("a"), {
+      name: "TypeError",
+      message: /postgres transport cannot broadcast/,
+    });
+    await quiet.close();
+  });
+
+  test("a schema name of 63 characters: NOTIFY channels stay under 64 bytes, and wake-ups and broadcasts work", async () => {
+    const { client } = await setup();
+    const long = `${freshSchema()}_${"x".repeat(63)}`.slice(0, 63);
+    schemas.push(long);
+    const transport = await postgresTransport({ client, schema: long, pollInterval: 60_000 });
+    transports.push(transport);
+    const soiree = new Soiree({ transport });
+    const got = deferred<unknown>();
+    soiree.on("long.name", (event) => got.resolve(event.payload), { durable: "long" });
+    await soiree.publish("long.name", "stored");
+    assert.equal(await within(got.promise, 10_000, "a delivery"), "stored");
+    const heard = deferred<unknown>();
+    soiree.on("long.ping", (event) => heard.resolve(event.payload));
+    await soiree.broadcast("long.ping", "sent");
+    assert.equal(await within(heard.promise, 10_000, "a broadcast"), "sent");
+    await soiree.close();
+  });
+
   test("pattern regexes match exactly as matchTopic() does, on the server", async () => {
     const { client } = await setup();
     const patterns = ["a.**", "**", "a.**.c", "a.*", "**.b", "a.b", "*.*", "**.**", "a.*.**"];

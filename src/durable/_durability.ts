@@ -371,7 +371,7 @@ export class Durability {
     const transport = this.#requireHost(action).transport;
     if (this.#broadcaster === undefined) {
       throw new TypeError(
-        `Cannot ${action} as the ${transport.name} transport cannot broadcast (it has no broadcast() and onBroadcast()): redisTransport() from @x/soiree/redis on a connection that can subscribe (fromNodeRedis(client) or fromIoredis(client)) reaches every process, memoryTransport() the emitters sharing it in this one`,
+        `Cannot ${action} as the ${transport.name} transport cannot broadcast (it has no broadcast() and onBroadcast()): redisTransport() from @x/soiree/redis on a connection that can subscribe (fromNodeRedis(client) or fromIoredis(client)) or postgresTransport() from @x/soiree/postgres with a LISTEN session reaches every process, memoryTransport() the emitters sharing it in this one`,
       );
     }
     const sent = this.#broadcaster.send(topic, payload, eventId());

@@ -1,9 +1,9 @@
-// The LISTEN session of the PostgreSQL transport: NOTIFY wakes idle consumers as soon as
-// another process publishes, redrives or retries. A wake-up only; polling stays the correctness
-// path, so a session that cannot be held (a transaction-mode pooler), that drops (a server
-// restart) or that never comes costs latency, not deliveries. Owns the session's life: opening
-// it on a pg Pool's dedicated client or the client's own `listen()`, reopening it after it
-// drops, and closing it.
+// A LISTEN session of the PostgreSQL transport, for NOTIFY wake-ups (idle consumers start as
+// soon as another process publishes, redrives or retries; polling stays the correctness path,
+// so a session that cannot be held, that drops or that never comes costs latency, not
+// deliveries) and for broadcasts (`_broadcast.ts`). Owns the session's life: opening it on a pg
+// Pool's dedicated client or the client's own `listen()`, saying when it opened and why it
+// failed, reopening it after it drops, and closing it.
 
 import type { Queryable } from "./_schema.ts";
 
@@ -36,9 +36,31 @@ function isPgPool(client: unknown): client is PgPool {
   return typeof pool.connect === "function" && typeof pool.totalCount === "number";
 }
 
+/**
+ * The NOTIFY channel of a schema's `purpose`: `soiree_<schema>` for wake-ups, with `_<purpose>`
+ * for the others. PostgreSQL refuses a channel name of 64 bytes or more, so a longer one keeps
+ * its first 48 characters and a hash of the whole name.
+ */
+export function channelName(schema: string, purpose?: string): string {
+  const name = purpose === undefined ? `soiree_${schema}` : `soiree_${schema}_${purpose}`;
+  if (name.length < 64) return name;
+  // FNV-1a, 32 bits: names that share their first 48 characters still differ.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+  return `${name.slice(0, 48)}_${(hash >>> 0).toString(16).padStart(8, "0")}`;
+}
+
 /** Whether a session can be opened on `client` at all. */
 export function canListen(client: PostgresClient): boolean {
   return typeof client.listen === "function" || isPgPool(client);
+}
+
+/** What a session tells its owner besides the notifications. */
+export interface SessionEvents {
+  /** The session is listening, first or again: NOTIFYs sent from now on arrive. */
+  opened(): void;
+  /** The session could not open, or dropped: it tries again after the retry delay. */
+  failed(error: unknown): void;
 }
 
 /** One LISTEN session, held while the transport is open. */
@@ -47,6 +69,7 @@ export class ListenSession {
   readonly #channel: string;
   readonly #onNotify: (payload: string) => void;
   readonly #retry: number;
+  readonly #events: SessionEvents;
   #stop: (() => Promise<void>) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -60,11 +83,13 @@ export class ListenSession {
     channel: string,
     onNotify: (payload: string) => void,
     retry: number,
+    events: SessionEvents,
   ) {
     this.#client = client;
     this.#channel = channel;
     this.#onNotify = onNotify;
     this.#retry = retry;
+    this.#events = events;
     this.#opening = this.#open();
   }
 
@@ -75,19 +100,18 @@ export class ListenSession {
 
   async #open(): Promise<void> {
     try {
-      const stop = await this.#listen(() => this.#dropped());
+      const stop = await this.#listen((error) => this.#dropped(error));
       if (this.#closed) return void await stop().catch(() => {});
       this.#stop = stop;
-      // Whatever was published while the session was down: look again now.
-      this.#onNotify("*");
-    } catch {
-      this.#dropped();
+      this.#events.opened();
+    } catch (error) {
+      this.#dropped(error);
     } finally {
       this.#opening = undefined;
     }
   }
 
-  async #listen(dropped: () => void): Promise<() => Promise<void>> {
+  async #listen(dropped: (error: unknown) => void): Promise<() => Promise<void>> {
     const client = this.#client;
     if (typeof client.listen === "function") {
       return await client.listen(this.#channel, (payload) => this.#onNotify(payload ?? "*"));
@@ -98,9 +122,9 @@ export class ListenSession {
     const notification = (message: { channel: string; payload?: string }): void => {
       if (message.channel === this.#channel) this.#onNotify(message.payload ?? "*");
     };
-    const error = (): void => {
+    const error = (cause?: unknown): void => {
       release(true);
-      dropped();
+      dropped(cause ?? new Error(`The LISTEN session on ${this.#channel} ended`));
     };
     const release = (destroy: boolean): void => {
       if (released) return;
@@ -130,9 +154,11 @@ export class ListenSession {
   }
 
   /** The session dropped or could not open: try again later. */
-  #dropped(): void {
+  #dropped(error: unknown): void {
     this.#stop = undefined;
-    if (this.#closed || this.#timer !== undefined) return;
+    if (this.#closed) return;
+    this.#events.failed(error);
+    if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (!this.#closed) this.#opening = this.#open();

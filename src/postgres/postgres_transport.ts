@@ -24,7 +24,8 @@ import { checkPattern, describeValue } from "../_topic.ts";
 import { type Queryable, setupSql } from "./_schema.ts";
 import { type Statements, statements } from "./_statements.ts";
 import { patternRegex } from "./_pattern.ts";
-import { canListen, ListenSession } from "./_listen.ts";
+import { canListen, channelName, ListenSession } from "./_listen.ts";
+import { receiveBroadcasts, sendBroadcast } from "./_broadcast.ts";
 
 /**
  * A PostgreSQL client as the transport uses it: `query(text, params)` resolving with `{ rows }`,
@@ -115,7 +116,10 @@ export interface PostgresTransportOptions {
    * stays the correctness path either way. Turn it off behind a transaction-mode pooler
    * (PgBouncer `pool_mode = transaction`), which cannot hold a session: then consumers find new
    * work within `pollInterval`. On a `pg` `Pool` the session is one client borrowed with
-   * `pool.connect()` for the transport's life; on a `pg` `Client` there is none.
+   * `pool.connect()` for the transport's life; on a `pg` `Client` there is none. It also decides
+   * broadcasts: with a session the transport has `broadcast()` (NOTIFY on
+   * `soiree_<schema>_broadcast`, received on one more session per emitter; a message must be
+   * under 8,000 bytes), without one `Soiree.broadcast()` throws a `TypeError`.
    *
    * @default {true where the client can hold a session (a pg Pool, the adapters)}
    */
@@ -303,6 +307,19 @@ class PostgresTransport implements Transport {
   readonly #retention: number;
   readonly #channel: string;
   readonly #session: ListenSession | undefined;
+  /**
+   * Sends a message to every process listening on this schema (see `Transport.broadcast`): only
+   * with a LISTEN session, as receiving needs one.
+   */
+  readonly broadcast?: (message: StoredMessage) => Promise<void>;
+  /** Receives the broadcasts of this schema (see `Transport.onBroadcast`). */
+  readonly onBroadcast?: (
+    handler: (message: StoredMessage) => void,
+    onError: (error: unknown) => void,
+    signal?: AbortSignal,
+  ) => Promise<() => Promise<void>>;
+  /** The stops of the broadcast sessions still open, for `close()`. */
+  readonly #broadcastStops = new Set<() => Promise<void>>();
   /** The waits of each durable name's consumers in this process. */
   readonly #waiters = new Waiters();
   #cleanupTimer: ReturnType<typeof setTimeout> | undefined;
@@ -331,11 +348,33 @@ class PostgresTransport implements Transport {
     this.#clock = clock;
     this.#pollInterval = options.pollInterval;
     this.#retention = options.retention;
-    this.#channel = `soiree_${schema}`;
+    this.#channel = channelName(schema);
     this.#session = options.listen
-      ? new ListenSession(client, this.#channel, (payload) => this.#notified(payload), 1_000)
+      ? new ListenSession(client, this.#channel, (payload) => this.#notified(payload), 1_000, {
+        // Whatever was published while the session was down: look again now.
+        opened: () => this.#notified("*"),
+        // A wake-up only: polling covers the time it is down.
+        failed: () => {},
+      })
       : undefined;
     this.listening = this.#session?.ready ?? Promise.resolve();
+    if (this.#session !== undefined) {
+      const channel = channelName(schema, "broadcast");
+      this.broadcast = (message) => {
+        this.#checkOpen("broadcast");
+        return sendBroadcast(client, channel, message);
+      };
+      this.onBroadcast = async (handler, onError, signal) => {
+        this.#checkOpen("receive broadcasts");
+        const stop = await receiveBroadcasts(client, channel, handler, onError, signal);
+        const once = async (): Promise<void> => {
+          this.#broadcastStops.delete(once);
+          await stop();
+        };
+        this.#broadcastStops.add(once);
+        return once;
+      };
+    }
     const cleanup = (): void => {
       this.#cleanupTimer = setTimeout(() => {
         this.cleanup().catch(() => {}).finally(() => this.#closed || cleanup());
@@ -487,7 +526,7 @@ class PostgresTransport implements Transport {
     this.#closed = true;
     clearTimeout(this.#cleanupTimer);
     this.#waiters.wakeAll();
-    await this.#session?.close();
+    await Promise.all([this.#session?.close(), ...[...this.#broadcastStops].map((stop) => stop())]);
   }
 
   #checkOpen(action: string): void {
