@@ -346,6 +346,28 @@ describe("postgres outbox", { skip: SKIP_REASON }, () => {
     await quiet.close();
   });
 
+  test("broadcasts share the LISTEN session of the wake-ups: a pool of 2 connections publishes, delivers and broadcasts", async () => {
+    const small = await openPool(2);
+    const schema = freshSchema();
+    schemas.push(schema);
+    try {
+      const transport = await postgresTransport({ client: small, schema, pollInterval: 60_000 });
+      const soiree = new Soiree({ transport });
+      const delivered = deferred<unknown>();
+      const heard = deferred<unknown>();
+      soiree.on("small.job", (event) => delivered.resolve(event.payload), { durable: "small" });
+      soiree.on("small.ping", (event) => heard.resolve(event.payload));
+      await soiree.broadcast("small.ping", "heard");
+      await soiree.publish("small.job", "delivered");
+      assert.equal(await within(heard.promise, 10_000, "a broadcast"), "heard");
+      assert.equal(await within(delivered.promise, 10_000, "a delivery"), "delivered");
+      await soiree.close();
+      assert.equal(small.totalCount <= 2, true);
+    } finally {
+      await small.end();
+    }
+  });
+
   test("a schema name of 63 characters: NOTIFY channels stay under 64 bytes, and wake-ups and broadcasts work", async () => {
     const { client } = await setup();
     const long = `${freshSchema()}_${"x".repeat(63)}`.slice(0, 63);

@@ -1,13 +1,12 @@
 // Broadcasts over PostgreSQL NOTIFY: one channel per schema (`soiree_<schema>_broadcast`), each
 // message one JSON text with the event's ID, topic, encoded data and time
-// (`durable/_broadcast_message.ts`), received on a LISTEN session of its own (`_listen.ts`).
+// (`durable/_broadcast_message.ts`), received on the transport's LISTEN session (`_listen.ts`).
 // Nothing is stored, so a process that is not listening at that moment misses it (at most
 // once). A NOTIFY payload must be shorter than 8,000 bytes: a longer message is refused before
 // anything is sent.
 
 import type { StoredMessage } from "../durable/transport.ts";
 import { formatBroadcast, receiveText } from "../durable/_broadcast_message.ts";
-import { ListenSession } from "./_listen.ts";
 import type { Queryable } from "./_schema.ts";
 
 /** The longest NOTIFY payload PostgreSQL takes, in bytes (it must be shorter than 8,000). */
@@ -39,42 +38,71 @@ export async function sendBroadcast(
 }
 
 /**
- * Listens on `channel` in a session of its own; resolves with the stop once the session is
- * listening, or rejects with `signal.reason` when it aborts first (the session is closed). A
- * session that fails or drops goes to `onError` and is opened again.
+ * The broadcast receivers of one transport: its LISTEN session (`_listen.ts`) carries the
+ * broadcast channel beside the wake-ups, so receiving costs no connection of its own. A receiver
+ * starts once the session listens and hears of each failure of it.
  */
-export function receiveBroadcasts(
-  client: ConstructorParameters<typeof ListenSession>[0],
-  channel: string,
-  handler: (message: StoredMessage) => void,
-  onError: (error: unknown) => void,
-  signal?: AbortSignal,
-): Promise<() => Promise<void>> {
-  return new Promise((resolve, reject) => {
-    let started = false;
-    const stop = (): Promise<void> => session.close();
-    const onAbort = (): void => {
-      if (started) return;
-      started = true;
-      void stop();
-      reject(signal!.reason);
+export class BroadcastReceivers {
+  readonly #receivers = new Set<Receiver>();
+  /** Whether the session listens now. */
+  #open = false;
+  /** Receivers waiting for the session to listen. */
+  #waiting = new Set<() => void>();
+
+  /** A text arrived on the broadcast channel. */
+  deliver(text: string): void {
+    for (const receiver of this.#receivers) receiver.text(text);
+  }
+
+  /** The session listens, first or again. */
+  opened(): void {
+    this.#open = true;
+    const waiting = this.#waiting;
+    this.#waiting = new Set();
+    for (const start of waiting) start();
+  }
+
+  /** The session failed to open, or dropped: every receiver hears of it. */
+  failed(error: unknown): void {
+    this.#open = false;
+    for (const receiver of this.#receivers) receiver.onError(error);
+  }
+
+  /**
+   * Adds a receiver; resolves with its stop once the session listens, or rejects with
+   * `signal.reason` when it aborts first.
+   */
+  add(
+    handler: (message: StoredMessage) => void,
+    onError: (error: unknown) => void,
+    signal?: AbortSignal,
+  ): Promise<() => Promise<void>> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const receiver: Receiver = { text: receiveText(handler, onError), onError };
+    const stop = (): Promise<void> => {
+      this.#receivers.delete(receiver);
+      return Promise.resolve();
     };
-    const session = new ListenSession(
-      client,
-      channel,
-      receiveText(handler, onError),
-      1_000,
-      {
-        opened: () => {
-          if (started) return;
-          started = true;
-          signal?.removeEventListener("abort", onAbort);
-          resolve(stop);
-        },
-        failed: onError,
-      },
-    );
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
-  });
+    this.#receivers.add(receiver);
+    if (this.#open) return Promise.resolve(stop);
+    return new Promise((resolve, reject) => {
+      const start = (): void => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(stop);
+      };
+      const onAbort = (): void => {
+        this.#waiting.delete(start);
+        this.#receivers.delete(receiver);
+        reject(signal!.reason);
+      };
+      this.#waiting.add(start);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
+
+/** One receiver: its text handler and where its failures go. */
+interface Receiver {
+  text(text: string): void;
+  onError(error: unknown): void;
 }

@@ -1,9 +1,9 @@
-// A LISTEN session of the PostgreSQL transport, for NOTIFY wake-ups (idle consumers start as
-// soon as another process publishes, redrives or retries; polling stays the correctness path,
-// so a session that cannot be held, that drops or that never comes costs latency, not
-// deliveries) and for broadcasts (`_broadcast.ts`). Owns the session's life: opening it on a pg
-// Pool's dedicated client or the client's own `listen()`, saying when it opened and why it
-// failed, reopening it after it drops, and closing it.
+// The LISTEN session of the PostgreSQL transport, one connection for all its channels: NOTIFY
+// wake-ups (idle consumers start as soon as another process publishes, redrives or retries;
+// polling stays the correctness path, so a session that cannot be held, that drops or that never
+// comes costs latency, not deliveries) and broadcasts (`_broadcast.ts`). Owns the session's
+// life: opening it on a pg Pool's dedicated client or the client's own `listen()`, saying when
+// it opened and why it failed, reopening it after it drops, and closing it.
 
 import type { Queryable } from "./_schema.ts";
 
@@ -66,8 +66,8 @@ export interface SessionEvents {
 /** One LISTEN session, held while the transport is open. */
 export class ListenSession {
   readonly #client: PostgresClient;
-  readonly #channel: string;
-  readonly #onNotify: (payload: string) => void;
+  readonly #channels: readonly string[];
+  readonly #onNotify: (channel: string, payload: string) => void;
   readonly #retry: number;
   readonly #events: SessionEvents;
   #stop: (() => Promise<void>) | undefined;
@@ -80,13 +80,13 @@ export class ListenSession {
    */
   constructor(
     client: PostgresClient,
-    channel: string,
-    onNotify: (payload: string) => void,
+    channels: readonly string[],
+    onNotify: (channel: string, payload: string) => void,
     retry: number,
     events: SessionEvents,
   ) {
     this.#client = client;
-    this.#channel = channel;
+    this.#channels = channels;
     this.#onNotify = onNotify;
     this.#retry = retry;
     this.#events = events;
@@ -113,18 +113,33 @@ export class ListenSession {
 
   async #listen(dropped: (error: unknown) => void): Promise<() => Promise<void>> {
     const client = this.#client;
+    const channels = this.#channels;
     if (typeof client.listen === "function") {
-      return await client.listen(this.#channel, (payload) => this.#onNotify(payload ?? "*"));
+      const stops: (() => Promise<void>)[] = [];
+      const stopAll = async (): Promise<void> => void await Promise.all(stops.map((s) => s()));
+      try {
+        for (const channel of channels) {
+          stops.push(
+            await client.listen(channel, (payload) => this.#onNotify(channel, payload ?? "*")),
+          );
+        }
+      } catch (error) {
+        await stopAll().catch(() => {});
+        throw error;
+      }
+      return stopAll;
     }
     const pool = client as unknown as PgPool;
     const session = await pool.connect();
     let released = false;
     const notification = (message: { channel: string; payload?: string }): void => {
-      if (message.channel === this.#channel) this.#onNotify(message.payload ?? "*");
+      if (channels.includes(message.channel)) {
+        this.#onNotify(message.channel, message.payload ?? "*");
+      }
     };
     const error = (cause?: unknown): void => {
       release(true);
-      dropped(cause ?? new Error(`The LISTEN session on ${this.#channel} ended`));
+      dropped(cause ?? new Error(`The LISTEN session on ${channels.join(", ")} ended`));
     };
     const release = (destroy: boolean): void => {
       if (released) return;
@@ -136,8 +151,10 @@ export class ListenSession {
     };
     session.on("notification", notification);
     session.on("error", error);
+    const statements = (verb: string): string =>
+      channels.map((channel) => `${verb} ${JSON.stringify(channel)}`).join("; ");
     try {
-      await session.query(`LISTEN ${JSON.stringify(this.#channel)}`);
+      await session.query(statements("LISTEN"));
     } catch (error) {
       release(true);
       throw error;
@@ -145,7 +162,7 @@ export class ListenSession {
     return async () => {
       if (released) return;
       try {
-        await session.query(`UNLISTEN ${JSON.stringify(this.#channel)}`);
+        await session.query(statements("UNLISTEN"));
         release(false);
       } catch {
         release(true);

@@ -25,7 +25,7 @@ import { type Queryable, setupSql } from "./_schema.ts";
 import { type Statements, statements } from "./_statements.ts";
 import { patternRegex } from "./_pattern.ts";
 import { canListen, channelName, ListenSession } from "./_listen.ts";
-import { receiveBroadcasts, sendBroadcast } from "./_broadcast.ts";
+import { BroadcastReceivers, sendBroadcast } from "./_broadcast.ts";
 
 /**
  * A PostgreSQL client as the transport uses it: `query(text, params)` resolving with `{ rows }`,
@@ -118,8 +118,8 @@ export interface PostgresTransportOptions {
    * work within `pollInterval`. On a `pg` `Pool` the session is one client borrowed with
    * `pool.connect()` for the transport's life; on a `pg` `Client` there is none. It also decides
    * broadcasts: with a session the transport has `broadcast()` (NOTIFY on
-   * `soiree_<schema>_broadcast`, received on one more session per emitter; a message must be
-   * under 8,000 bytes), without one `Soiree.broadcast()` throws a `TypeError`.
+   * `soiree_<schema>_broadcast`, received on the same session; a message must be under 8,000
+   * bytes), without one `Soiree.broadcast()` throws a `TypeError`.
    *
    * @default {true where the client can hold a session (a pg Pool, the adapters)}
    */
@@ -318,8 +318,6 @@ class PostgresTransport implements Transport {
     onError: (error: unknown) => void,
     signal?: AbortSignal,
   ) => Promise<() => Promise<void>>;
-  /** The stops of the broadcast sessions still open, for `close()`. */
-  readonly #broadcastStops = new Set<() => Promise<void>>();
   /** The waits of each durable name's consumers in this process. */
   readonly #waiters = new Waiters();
   #cleanupTimer: ReturnType<typeof setTimeout> | undefined;
@@ -349,30 +347,35 @@ class PostgresTransport implements Transport {
     this.#pollInterval = options.pollInterval;
     this.#retention = options.retention;
     this.#channel = channelName(schema);
+    const broadcastChannel = channelName(schema, "broadcast");
+    const receivers = new BroadcastReceivers();
     this.#session = options.listen
-      ? new ListenSession(client, this.#channel, (payload) => this.#notified(payload), 1_000, {
-        // Whatever was published while the session was down: look again now.
-        opened: () => this.#notified("*"),
-        // A wake-up only: polling covers the time it is down.
-        failed: () => {},
-      })
+      ? new ListenSession(
+        client,
+        [this.#channel, broadcastChannel],
+        (channel, payload) =>
+          channel === broadcastChannel ? receivers.deliver(payload) : this.#notified(payload),
+        1_000,
+        {
+          opened: () => {
+            // Whatever was published while the session was down: look again now.
+            this.#notified("*");
+            receivers.opened();
+          },
+          // A wake-up only (polling covers the time it is down); broadcasts are missed then.
+          failed: (error) => receivers.failed(error),
+        },
+      )
       : undefined;
     this.listening = this.#session?.ready ?? Promise.resolve();
     if (this.#session !== undefined) {
-      const channel = channelName(schema, "broadcast");
       this.broadcast = (message) => {
         this.#checkOpen("broadcast");
-        return sendBroadcast(client, channel, message);
+        return sendBroadcast(client, broadcastChannel, message);
       };
-      this.onBroadcast = async (handler, onError, signal) => {
+      this.onBroadcast = (handler, onError, signal) => {
         this.#checkOpen("receive broadcasts");
-        const stop = await receiveBroadcasts(client, channel, handler, onError, signal);
-        const once = async (): Promise<void> => {
-          this.#broadcastStops.delete(once);
-          await stop();
-        };
-        this.#broadcastStops.add(once);
-        return once;
+        return receivers.add(handler, onError, signal);
       };
     }
     const cleanup = (): void => {
@@ -526,7 +529,7 @@ class PostgresTransport implements Transport {
     this.#closed = true;
     clearTimeout(this.#cleanupTimer);
     this.#waiters.wakeAll();
-    await Promise.all([this.#session?.close(), ...[...this.#broadcastStops].map((stop) => stop())]);
+    await this.#session?.close();
   }
 
   #checkOpen(action: string): void {
