@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { type DurableEvent, matchTopic, Soiree, type Transport } from "../mod.ts";
 import { fromPostgresJs, type PostgresJs, postgresTransport } from "../src/postgres/mod.ts";
 import { patternRegex } from "../src/postgres/_pattern.ts";
+import { channelName } from "../src/postgres/_listen.ts";
 import { conformance } from "./_conformance.ts";
 import {
   DATABASE_URL,
@@ -17,6 +18,7 @@ import {
   SKIP_REASON,
 } from "./_postgres.ts";
 import { deferred, gate, within } from "./_util.ts";
+import fc from "fast-check";
 
 const LONG = 20_000;
 
@@ -31,6 +33,26 @@ describe("postgres", { skip: SKIP_REASON }, () => {
   const { factory, done } = postgresFixtures();
   after(done);
   conformance("postgres", factory);
+});
+
+test("NOTIFY channel names: under 64 bytes, and no schema's channel is another schema's", () => {
+  // Wake-up channels start with "soiree_", broadcast channels never do: schema "x_broadcast"
+  // must not wake on the broadcasts of "x", nor "x" hear its wake-ups as broadcasts.
+  const schema = fc.stringMatching(/^[a-z_][a-z0-9_]{0,62}$/);
+  fc.assert(
+    fc.property(schema, schema, (a, b) => {
+      const names = [channelName(a), channelName(a, "broadcast")];
+      for (const name of names) assert.ok(new TextEncoder().encode(name).length < 64, name);
+      assert.ok(names[0].startsWith("soiree_") && !names[1].startsWith("soiree_"));
+      if (a !== b) {
+        assert.notEqual(channelName(a), channelName(b));
+        assert.notEqual(channelName(a, "broadcast"), channelName(b, "broadcast"));
+      }
+      assert.notEqual(channelName(a, "broadcast"), channelName(b));
+    }),
+    { numRuns: 2_000 },
+  );
+  assert.notEqual(channelName("x", "broadcast"), channelName("x_broadcast"));
 });
 
 describe("postgres outbox", { skip: SKIP_REASON }, () => {
@@ -365,6 +387,83 @@ describe("postgres outbox", { skip: SKIP_REASON }, () => {
       assert.equal(small.totalCount <= 2, true);
     } finally {
       await small.end();
+    }
+  });
+
+  test("another schema's wake-ups never reach this schema's broadcast receivers", async () => {
+    const { client, schema } = await setup();
+    const neighbour = `${schema}_broadcast`; // once a channel name of the first schema's
+    schemas.push(neighbour);
+    const panics: unknown[] = [];
+    const mine = new Soiree({
+      transport: await postgresTransport({ client, schema }),
+      panicHandler: (value) => void panics.push(value),
+    });
+    const other = new Soiree({ transport: await postgresTransport({ client, schema: neighbour }) });
+    const delivered = deferred<void>();
+    other.on("job.run", () => delivered.resolve(), { durable: "worker" });
+    const heard = deferred<unknown>();
+    mine.on("mine.ping", (event) => heard.resolve(event.payload));
+    await other.publish("job.run", 1); // its NOTIFY is sent with the commit
+    await within(delivered.promise, 10_000, "the neighbour's delivery");
+    // NOTIFYs reach a session in commit order: anything stray arrives before this one.
+    await mine.broadcast("mine.ping", "mine");
+    assert.equal(await within(heard.promise, 10_000, "its own broadcast"), "mine");
+    assert.deepEqual(panics, []);
+    assert.equal(mine.stats().durable.transportErrors, 0);
+    await Promise.all([mine.close(), other.close()]);
+  });
+
+  test("while the LISTEN session is down, broadcast() still settles, for emitters made before and after the drop", async () => {
+    const admin = await openPool(2);
+    const db = `soiree_down_${crypto.randomUUID().slice(0, 8)}`;
+    await admin.query(`CREATE DATABASE ${db}`);
+    const pool = await openPool(4, DATABASE_URL!.replace(/\/[^/]*$/, `/${db}`));
+    const options = { errorHandler: () => {}, panicHandler: () => {} };
+    const transport = await postgresTransport({ client: pool, schema: "soiree" });
+    const before = new Soiree({ transport, ...options });
+    let after: Soiree | undefined;
+    try {
+      await before.broadcast("warm.up");
+      await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+        [db],
+      );
+      // Once the session has noticed (its failure reaches each receiver), a new emitter starts.
+      await within(
+        (async () => {
+          while (before.stats().durable.transportErrors === 0) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        })(),
+        10_000,
+        "the session noticed the drop",
+      );
+      after = new Soiree({ transport, ...options });
+      const settle = (promise: Promise<unknown>) => promise.then(() => "sent", () => "refused");
+      // The server refuses connections: each one is refused, neither waits for the session.
+      assert.equal(await within(settle(before.broadcast("a")), 10_000, "before"), "refused");
+      assert.equal(await within(settle(after.broadcast("a")), 10_000, "after"), "refused");
+    } finally {
+      await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+      await Promise.all([before.close(), after?.close()]).catch(() => {});
+      await pool.end().catch(() => {});
+      await admin.query(`DROP DATABASE ${db} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
+  test("listen: true on a client that cannot hold a session is refused at open", async () => {
+    const { client, schema } = await setup();
+    const lent = await (client as PgPool).connect(); // a pg client: no listen(), not a pool
+    try {
+      await assert.rejects(postgresTransport({ client: lent, schema, listen: true }), {
+        name: "TypeError",
+        message: /'listen: true' needs a client that can hold a session/,
+      });
+    } finally {
+      lent.release();
     }
   });
 

@@ -1,4 +1,4 @@
-// Broadcasts over PostgreSQL NOTIFY: one channel per schema (`soiree_<schema>_broadcast`), each
+// Broadcasts over PostgreSQL NOTIFY: one channel per schema (`soireebroadcast_<schema>`), each
 // message one JSON text with the event's ID, topic, encoded data and time
 // (`durable/_broadcast_message.ts`), received on the transport's LISTEN session (`_listen.ts`).
 // Nothing is stored, so a process that is not listening at that moment misses it (at most
@@ -46,6 +46,12 @@ export class BroadcastReceivers {
   readonly #receivers = new Set<Receiver>();
   /** Whether the session listens now. */
   #open = false;
+  /**
+   * Whether the session failed since it last listened: a receiver added then does not wait for
+   * it (a `broadcast()` goes ahead and reports what the store says); it hears the messages once
+   * the session listens again.
+   */
+  #down = false;
   /** Receivers waiting for the session to listen. */
   #waiting = new Set<() => void>();
 
@@ -57,20 +63,30 @@ export class BroadcastReceivers {
   /** The session listens, first or again. */
   opened(): void {
     this.#open = true;
+    this.#down = false;
+    this.#startWaiting();
+  }
+
+  /**
+   * The session failed to open, or dropped: every receiver hears of it, and the ones waiting
+   * for it start now.
+   */
+  failed(error: unknown): void {
+    this.#open = false;
+    this.#down = true;
+    this.#startWaiting();
+    for (const receiver of this.#receivers) receiver.onError(error);
+  }
+
+  #startWaiting(): void {
     const waiting = this.#waiting;
     this.#waiting = new Set();
     for (const start of waiting) start();
   }
 
-  /** The session failed to open, or dropped: every receiver hears of it. */
-  failed(error: unknown): void {
-    this.#open = false;
-    for (const receiver of this.#receivers) receiver.onError(error);
-  }
-
   /**
-   * Adds a receiver; resolves with its stop once the session listens, or rejects with
-   * `signal.reason` when it aborts first.
+   * Adds a receiver; resolves with its stop once the session listens or has failed (see
+   * `#down`), or rejects with `signal.reason` when it aborts first.
    */
   add(
     handler: (message: StoredMessage) => void,
@@ -84,7 +100,7 @@ export class BroadcastReceivers {
       return Promise.resolve();
     };
     this.#receivers.add(receiver);
-    if (this.#open) return Promise.resolve(stop);
+    if (this.#open || this.#down) return Promise.resolve(stop);
     return new Promise((resolve, reject) => {
       const start = (): void => {
         signal?.removeEventListener("abort", onAbort);

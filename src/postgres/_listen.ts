@@ -37,12 +37,14 @@ function isPgPool(client: unknown): client is PgPool {
 }
 
 /**
- * The NOTIFY channel of a schema's `purpose`: `soiree_<schema>` for wake-ups, with `_<purpose>`
- * for the others. PostgreSQL refuses a channel name of 64 bytes or more, so a longer one keeps
- * its first 48 characters and a hash of the whole name.
+ * The NOTIFY channel of a schema's `purpose`: `soiree_<schema>` for wake-ups, and
+ * `soiree<purpose>_<schema>` for the others (`soireebroadcast_<schema>`), so that no schema's
+ * channel can be another's: every wake-up channel starts with `soiree_`, no other one does.
+ * PostgreSQL refuses a channel name of 64 bytes or more, so a longer one keeps its first 48
+ * characters and a hash of the whole name.
  */
 export function channelName(schema: string, purpose?: string): string {
-  const name = purpose === undefined ? `soiree_${schema}` : `soiree_${schema}_${purpose}`;
+  const name = purpose === undefined ? `soiree_${schema}` : `soiree${purpose}_${schema}`;
   if (name.length < 64) return name;
   // FNV-1a, 32 bits: names that share their first 48 characters still differ.
   let hash = 0x811c9dc5;

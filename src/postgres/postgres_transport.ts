@@ -118,7 +118,7 @@ export interface PostgresTransportOptions {
    * work within `pollInterval`. On a `pg` `Pool` the session is one client borrowed with
    * `pool.connect()` for the transport's life; on a `pg` `Client` there is none. It also decides
    * broadcasts: with a session the transport has `broadcast()` (NOTIFY on
-   * `soiree_<schema>_broadcast`, received on the same session; a message must be under 8,000
+   * `soireebroadcast_<schema>`, received on the same session; a message must be under 8,000
    * bytes), without one `Soiree.broadcast()` throws a `TypeError`.
    *
    * @default {true where the client can hold a session (a pg Pool, the adapters)}
@@ -175,7 +175,8 @@ const MAX_TIMER = 2_147_483_647;
  * @param options The client, and the schema, LISTEN switch, poll interval (ms), retention (ms),
  * cleanup interval (ms) and clock.
  * @returns The transport, once its tables are ready; its `name` is `"postgres"`.
- * @throws {TypeError} When `options` or the client is malformed, or the schema name is.
+ * @throws {TypeError} When `options` or the client is malformed, or the schema name is, or
+ * `listen: true` is asked of a client that cannot hold a session (a pg `Client`).
  * @throws {RangeError} When an interval or the retention is out of range.
  * @throws {Error} The client's error when the tables cannot be set up, or when they were made
  * by a newer Soiree (the promise rejects with it).
@@ -241,6 +242,11 @@ export async function postgresTransport(options: PostgresTransportOptions): Prom
   if (listen !== undefined && typeof listen !== "boolean") {
     throw new TypeError(
       `Cannot ${action} as 'listen' must be a boolean: received ${describeValue(listen)}`,
+    );
+  }
+  if (listen === true && !canListen(client)) {
+    throw new TypeError(
+      `Cannot ${action} as 'listen: true' needs a client that can hold a session (a pg Pool, fromPostgresJs(sql), fromPGlite(db)): this one has no listen() and is not a pg Pool (a pg Client cannot)`,
     );
   }
   const clock = checkClock(options.clock, action);
