@@ -109,13 +109,15 @@ export class Lifecycle {
   ): Promise<void> {
     // A listener of an emitSync() may be the caller: let that emission finish first.
     await undefined;
+    // Why the close gave up waiting (its signal aborted or its timeout passed), once it has.
     let fired: { reason: unknown } | undefined;
-    let onFire: (() => void) | undefined;
-    const fire = (reason: unknown): void => {
-      if (fired !== undefined) return;
-      fired = { reason };
-      onFire?.();
-    };
+    let fire!: (reason: unknown) => void;
+    const firing = new Promise<void>((resolve) => {
+      fire = (reason) => {
+        fired ??= { reason };
+        resolve();
+      };
+    });
     let timer: CancelTimer | undefined;
     const onAbort = (): void => fire(signal!.reason);
     if (signal !== undefined) {
@@ -127,8 +129,7 @@ export class Lifecycle {
     }
     let graceTimer: CancelTimer | undefined;
     try {
-      const gaveUp = await this.#drain(() => fired, (wake) => (onFire = wake));
-      onFire = undefined;
+      const gaveUp = await this.#drain(firing, () => fired!);
       for (const hook of [...this.closeHooks]) hook();
       this.closeHooks.clear();
       const after = afterDrain(gaveUp);
@@ -138,13 +139,11 @@ export class Lifecycle {
           () => null,
           (error: unknown) => ({ error }),
         );
-        const grace = new Promise<undefined>((resolve) => {
-          const start = (): void => {
+        const grace = firing.then(() =>
+          new Promise<undefined>((resolve) => {
             graceTimer = startTimer(CLOSE_GRACE, () => resolve(undefined));
-          };
-          if (fired !== undefined) start();
-          else onFire = start;
-        });
+          })
+        );
         const result = await Promise.race([outcome, grace]);
         if (result === undefined) {
           // Not finished in time (a store that does not answer): a later failure still counts.
@@ -162,25 +161,20 @@ export class Lifecycle {
   }
 
   /**
-   * Waits until nothing accepted is in flight, or until the close fires (`fired()` then says
-   * why), cancelling what is left.
+   * Waits until nothing accepted is in flight, or until the close fires (`firing` resolves;
+   * `reason()` then says why), cancelling what is left.
    *
    * @returns Why the close gave up, or `undefined` when everything finished.
    */
   async #drain(
-    fired: () => { reason: unknown } | undefined,
-    onFire: (wake: () => void) => void,
+    firing: Promise<void>,
+    reason: () => { reason: unknown },
   ): Promise<{ reason: unknown } | undefined> {
     if (this.inFlight === 0 && this.late === 0) return undefined;
-    if (fired() === undefined) {
-      await new Promise<void>((resolve) => {
-        this.#idleWaiters.push(resolve);
-        onFire(resolve);
-      });
-    }
+    await Promise.race([new Promise<void>((resolve) => this.#idleWaiters.push(resolve)), firing]);
     // Finished, unless the close fired first (or while the last ones finished).
     if (this.inFlight === 0 && this.late === 0) return undefined;
-    const gaveUp = fired()!;
+    const gaveUp = reason();
     for (let item = this.#head; item !== undefined;) {
       const next: InFlight | undefined = item.next;
       item.cancel(gaveUp.reason);

@@ -445,15 +445,21 @@ test(
   },
 );
 
+/** A redis-server of the test's own on a free port, and a client of `kind` connected to it. */
+async function ownServer(kind: ClientKind) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "soiree-redis-"));
+  const server = startRedis(port, dir);
+  const client = await openClient({ ...kind, url: `redis://127.0.0.1:${port}` });
+  return { port, dir, server, client };
+}
+
 for (const kind of [CLIENT_KINDS[0], CLIENT_KINDS[2]]) {
   test(
     `redis (${kind.label}): close() does not wait for a server that is down, whether the Pub/Sub connection is subscribed or still connecting`,
     { skip: RESTART_SKIP },
     async () => {
-      const port = await freePort();
-      const dir = mkdtempSync(join(tmpdir(), "soiree-redis-"));
-      const server = startRedis(port, dir);
-      const client = await openClient({ ...kind, url: `redis://127.0.0.1:${port}` });
+      const { dir, server, client } = await ownServer(kind);
       const options = { errorHandler: () => {}, panicHandler: () => {} };
       const subscribed = new Soiree({
         transport: redisTransport({ client: client.connection }),
@@ -492,10 +498,7 @@ for (const kind of [CLIENT_KINDS[0], CLIENT_KINDS[2]]) {
     `redis (${kind.label}): close({ timeout }) with a publish in flight to a server that is down rejects in time, and the publish is stored once the server is back`,
     { skip: RESTART_SKIP },
     async () => {
-      const port = await freePort();
-      const dir = mkdtempSync(join(tmpdir(), "soiree-redis-"));
-      const server = startRedis(port, dir);
-      const client = await openClient({ ...kind, url: `redis://127.0.0.1:${port}` });
+      const { port, dir, server, client } = await ownServer(kind);
       const soiree = new Soiree({
         transport: redisTransport({ client: client.connection }),
         errorHandler: () => {},

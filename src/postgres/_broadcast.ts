@@ -3,10 +3,11 @@
 // (`durable/_broadcast_message.ts`), received on the transport's LISTEN session (`_listen.ts`).
 // Nothing is stored, so a process that is not listening at that moment misses it (at most
 // once). A NOTIFY payload must be shorter than 8,000 bytes: a longer message is refused before
-// anything is sent.
+// anything is sent. Also opens that session for the transport, on both channels.
 
-import type { StoredMessage } from "../durable/transport.ts";
+import type { StoredMessage, Transport } from "../durable/transport.ts";
 import { formatBroadcast, receiveText } from "../durable/_broadcast_message.ts";
+import { channelName, ListenSession } from "./_listen.ts";
 import type { Queryable } from "./_schema.ts";
 
 /** The longest NOTIFY payload PostgreSQL takes, in bytes (it must be shorter than 8,000). */
@@ -40,19 +41,18 @@ export async function sendBroadcast(
 /**
  * The broadcast receivers of one transport: its LISTEN session (`_listen.ts`) carries the
  * broadcast channel beside the wake-ups, so receiving costs no connection of its own. A receiver
- * starts once the session listens and hears of each failure of it.
+ * starts once the session has first opened or failed, and hears of each failure of it.
  */
 export class BroadcastReceivers {
   readonly #receivers = new Set<Receiver>();
-  /** Whether the session listens now. */
-  #open = false;
   /**
-   * Whether the session failed since it last listened: a receiver added then does not wait for
-   * it (a `broadcast()` goes ahead and reports what the store says); it hears the messages once
-   * the session listens again.
+   * Whether the session has opened or failed at least once. Until then a receiver waits for it;
+   * after, it starts at once: a session that is down does not hold a `broadcast()`, which goes
+   * ahead and reports what the store says, and the receiver hears the messages once the session
+   * listens again.
    */
-  #down = false;
-  /** Receivers waiting for the session to listen. */
+  #tried = false;
+  /** Receivers waiting for the session's first outcome. */
   #waiting = new Set<() => void>();
 
   /** A text arrived on the broadcast channel. */
@@ -62,8 +62,6 @@ export class BroadcastReceivers {
 
   /** The session listens, first or again. */
   opened(): void {
-    this.#open = true;
-    this.#down = false;
     this.#startWaiting();
   }
 
@@ -72,21 +70,20 @@ export class BroadcastReceivers {
    * for it start now.
    */
   failed(error: unknown): void {
-    this.#open = false;
-    this.#down = true;
     this.#startWaiting();
     for (const receiver of this.#receivers) receiver.onError(error);
   }
 
   #startWaiting(): void {
+    this.#tried = true;
     const waiting = this.#waiting;
     this.#waiting = new Set();
     for (const start of waiting) start();
   }
 
   /**
-   * Adds a receiver; resolves with its stop once the session listens or has failed (see
-   * `#down`), or rejects with `signal.reason` when it aborts first.
+   * Adds a receiver; resolves with its stop once the session has opened or failed (see
+   * `#tried`), or rejects with `signal.reason` when it aborts first.
    */
   add(
     handler: (message: StoredMessage) => void,
@@ -100,7 +97,7 @@ export class BroadcastReceivers {
       return Promise.resolve();
     };
     this.#receivers.add(receiver);
-    if (this.#open || this.#down) return Promise.resolve(stop);
+    if (this.#tried) return Promise.resolve(stop);
     return new Promise((resolve, reject) => {
       const start = (): void => {
         signal?.removeEventListener("abort", onAbort);
@@ -121,4 +118,52 @@ export class BroadcastReceivers {
 interface Receiver {
   text(text: string): void;
   onError(error: unknown): void;
+}
+
+/** The transport's LISTEN session, with the broadcast side that rides it. */
+export interface Listening {
+  session: ListenSession;
+  broadcast: NonNullable<Transport["broadcast"]>;
+  onBroadcast: NonNullable<Transport["onBroadcast"]>;
+}
+
+/**
+ * Opens the transport's LISTEN session on the schema's wake-up channel and its broadcast one:
+ * `wake` gets each wake-up payload, and `"*"` whenever the session opens (whatever was
+ * published while it was down); `checkOpen` throws once the transport is closed.
+ */
+export function listen(
+  client: ConstructorParameters<typeof ListenSession>[0] & Queryable,
+  schema: string,
+  wake: (payload: string) => void,
+  checkOpen: (action: string) => void,
+): Listening {
+  const wakeChannel = channelName(schema);
+  const broadcastChannel = channelName(schema, "broadcast");
+  const receivers = new BroadcastReceivers();
+  const session = new ListenSession(
+    client,
+    [wakeChannel, broadcastChannel],
+    (channel, payload) => channel === broadcastChannel ? receivers.deliver(payload) : wake(payload),
+    1_000,
+    {
+      opened: () => {
+        wake("*");
+        receivers.opened();
+      },
+      // Wake-ups need nothing (polling covers the time it is down); broadcasts are missed then.
+      failed: (error) => receivers.failed(error),
+    },
+  );
+  return {
+    session,
+    broadcast: (message) => {
+      checkOpen("broadcast");
+      return sendBroadcast(client, broadcastChannel, message);
+    },
+    onBroadcast: (handler, onError, signal) => {
+      checkOpen("receive broadcasts");
+      return receivers.add(handler, onError, signal);
+    },
+  };
 }

@@ -24,8 +24,8 @@ import { checkPattern, describeValue } from "../_topic.ts";
 import { type Queryable, setupSql } from "./_schema.ts";
 import { type Statements, statements } from "./_statements.ts";
 import { patternRegex } from "./_pattern.ts";
-import { canListen, channelName, ListenSession } from "./_listen.ts";
-import { BroadcastReceivers, sendBroadcast } from "./_broadcast.ts";
+import { canListen, channelName, type ListenSession } from "./_listen.ts";
+import { listen } from "./_broadcast.ts";
 
 /**
  * A PostgreSQL client as the transport uses it: `query(text, params)` resolving with `{ rows }`,
@@ -353,37 +353,18 @@ class PostgresTransport implements Transport {
     this.#pollInterval = options.pollInterval;
     this.#retention = options.retention;
     this.#channel = channelName(schema);
-    const broadcastChannel = channelName(schema, "broadcast");
-    const receivers = new BroadcastReceivers();
-    this.#session = options.listen
-      ? new ListenSession(
+    if (options.listen) {
+      const session = listen(
         client,
-        [this.#channel, broadcastChannel],
-        (channel, payload) =>
-          channel === broadcastChannel ? receivers.deliver(payload) : this.#notified(payload),
-        1_000,
-        {
-          opened: () => {
-            // Whatever was published while the session was down: look again now.
-            this.#notified("*");
-            receivers.opened();
-          },
-          // A wake-up only (polling covers the time it is down); broadcasts are missed then.
-          failed: (error) => receivers.failed(error),
-        },
-      )
-      : undefined;
-    this.listening = this.#session?.ready ?? Promise.resolve();
-    if (this.#session !== undefined) {
-      this.broadcast = (message) => {
-        this.#checkOpen("broadcast");
-        return sendBroadcast(client, broadcastChannel, message);
-      };
-      this.onBroadcast = (handler, onError, signal) => {
-        this.#checkOpen("receive broadcasts");
-        return receivers.add(handler, onError, signal);
-      };
+        schema,
+        (payload) => this.#notified(payload),
+        (action) => this.#checkOpen(action),
+      );
+      this.#session = session.session;
+      this.broadcast = session.broadcast;
+      this.onBroadcast = session.onBroadcast;
     }
+    this.listening = this.#session?.ready ?? Promise.resolve();
     const cleanup = (): void => {
       this.#cleanupTimer = setTimeout(() => {
         this.cleanup().catch(() => {}).finally(() => this.#closed || cleanup());

@@ -1,9 +1,9 @@
 // Broadcasts over Redis Pub/Sub: one channel per key prefix (`{prefix}:broadcast`), each
 // message one JSON text with the event's ID, topic, encoded data and time
 // (`durable/_broadcast_message.ts`). Nothing is stored, so a process that is not subscribed at
-// that moment misses it (at most once). The subscribed
-// connection is the adapter's (`RedisConnection.subscribe()`): a duplicate of the user's
-// client, which re-subscribes by itself after a reconnect.
+// that moment misses it (at most once). The subscribed connection is the adapter's
+// (`RedisConnection.subscribe()`): a duplicate of the user's client, which re-subscribes by
+// itself after a reconnect.
 
 import type { StoredMessage } from "../durable/transport.ts";
 import { formatBroadcast, receiveText } from "../durable/_broadcast_message.ts";
